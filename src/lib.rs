@@ -1,0 +1,18 @@
+//! scs-conformance: certify Kubernetes clusters against Sovereign Cloud Stack KaaS standards.
+//!
+//! The library is the engine; the `scs-conformance` binary is a thin CLI on top. The flow is:
+//! [`catalog`] loads standard definitions, [`waiver`] loads waivers, [`results`] ingests e2e
+//! results, [`verdict`] evaluates them and [`output`] writes the verdict documents.
+
+pub mod atomic;
+pub mod catalog;
+pub mod cni;
+pub mod e2e_junit;
+pub mod exit;
+pub mod inventory;
+pub mod output;
+pub mod results;
+pub mod selection;
+pub mod testname;
+pub mod verdict;
+pub mod waiver;

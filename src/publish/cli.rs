@@ -1,0 +1,179 @@
+//! `scs-conformance publish REPORT --url URL --key FILE [--auth-file FILE]`.
+//!
+//! Wiring (in the binary's subcommand enum):
+//!
+//! ```ignore
+//! Command::Publish(args) => scs_conformance::publish::cli::run(&args),
+//! ```
+//!
+//! Exit codes: 0 stored (or already stored: 409), 1 the monitor rejected the report (401, 415,
+//! other 4xx), 2 input error (report, key, token file, URL), 3 could not complete (connection,
+//! timeout, 5xx, redirect).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use super::{BasicAuth, PublishError, PublishOptions, PublishOutcome, ReportFormat, publish, upload};
+
+/// Exit code: stored or already stored.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: the monitor answered and refused the report.
+pub const EXIT_REJECTED: u8 = 1;
+/// Exit code: bad local input.
+pub const EXIT_INPUT: u8 = 2;
+/// Exit code: no usable answer from the monitor.
+pub const EXIT_INCOMPLETE: u8 = 3;
+
+/// Arguments of `scs-conformance publish`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PublishArgs {
+    /// Report to sign and upload (report.yaml from `run`, or any scs-compliance-check.py report).
+    #[arg(value_name = "REPORT")]
+    pub report: PathBuf,
+
+    /// Compliance monitor base URL; the report is sent to POST URL/reports
+    /// (SCS's monitor: https://compliance.sovereignit.cloud/).
+    #[arg(long, value_name = "URL")]
+    pub url: String,
+
+    /// Unencrypted OpenSSH private key to sign with, as `ssh-keygen -Y sign -n report -f FILE`
+    /// (ed25519, ecdsa P-256/P-384). SCS keeps it in Tests/.secret/keyfile.
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+
+    /// File with the monitor's HTTP Basic credentials: the value after `Authorization: Basic `
+    /// (base64 of user:password; SCS's Tests/.secret/tokenfile) or plain `user:password`.
+    #[arg(long, value_name = "FILE")]
+    pub auth_file: Option<PathBuf>,
+
+    /// Report format, which sets the content type; default: from the file extension
+    /// (.json → json, else yaml).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<FormatArg>,
+
+    /// Time budget for the upload in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub timeout: u64,
+}
+
+/// `--format` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    /// application/x-signed-yaml
+    Yaml,
+    /// application/x-signed-json
+    Json,
+}
+
+impl From<FormatArg> for ReportFormat {
+    fn from(f: FormatArg) -> Self {
+        match f {
+            FormatArg::Yaml => ReportFormat::Yaml,
+            FormatArg::Json => ReportFormat::Json,
+        }
+    }
+}
+
+/// Run `publish`, printing the outcome to stdout and errors to stderr.
+pub fn run(args: &PublishArgs) -> ExitCode {
+    let code = run_with(args, &mut std::io::stdout().lock(), &mut std::io::stderr().lock());
+    ExitCode::from(code)
+}
+
+/// [`run`] with explicit output streams; returns the exit code.
+pub fn run_with(args: &PublishArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    let url = upload::display_url(&args.url);
+    match options(args).and_then(|opts| publish(&opts)) {
+        Ok(PublishOutcome::Stored) => {
+            let _ = writeln!(out, "published {} to {url}: stored", args.report.display());
+            EXIT_OK
+        }
+        Ok(PublishOutcome::Duplicate { detail }) => {
+            let detail = if detail.is_empty() { String::new() } else { format!(": {detail}") };
+            let _ = writeln!(
+                out,
+                "published {} to {url}: already stored (409 Conflict{detail}); the monitor keeps the \
+                 report with this run.uuid, nothing changed",
+                args.report.display()
+            );
+            EXIT_OK
+        }
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}");
+            exit_code(&e)
+        }
+    }
+}
+
+/// The exit code for a failed publish.
+pub fn exit_code(e: &PublishError) -> u8 {
+    if e.is_input_error() {
+        EXIT_INPUT
+    } else if e.is_rejection() {
+        EXIT_REJECTED
+    } else {
+        EXIT_INCOMPLETE
+    }
+}
+
+fn options(args: &PublishArgs) -> Result<PublishOptions, PublishError> {
+    let auth = args.auth_file.as_deref().map(BasicAuth::from_token_file).transpose()?;
+    Ok(PublishOptions {
+        report: args.report.clone(),
+        url: args.url.clone(),
+        key_file: args.key.clone(),
+        auth,
+        format: args.format.map(Into::into),
+        timeout: Duration::from_secs(args.timeout.max(1)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        args: PublishArgs,
+    }
+
+    #[test]
+    fn parses() {
+        let w = Wrapper::parse_from([
+            "x",
+            "out/report.yaml",
+            "--url",
+            "http://127.0.0.1:1",
+            "--key",
+            "k",
+            "--auth-file",
+            "t",
+            "--format",
+            "json",
+        ]);
+        assert_eq!(w.args.report, PathBuf::from("out/report.yaml"));
+        assert_eq!(w.args.format, Some(FormatArg::Json));
+        assert_eq!(w.args.timeout, 60);
+    }
+
+    #[test]
+    fn input_errors_exit_2() {
+        let dir = tempfile::tempdir().unwrap();
+        let args = PublishArgs {
+            report: dir.path().join("missing.yaml"),
+            url: "http://127.0.0.1:9".into(),
+            key: dir.path().join("k"),
+            auth_file: None,
+            format: None,
+            timeout: 1,
+        };
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        assert_eq!(run_with(&args, &mut out, &mut err), EXIT_INPUT);
+        let err = String::from_utf8(err).unwrap();
+        assert!(err.contains("missing.yaml"), "{err}");
+    }
+}

@@ -1,0 +1,105 @@
+//! Kubernetes e2e test names and the drift between Kubernetes versions.
+//!
+//! Ginkgo v2 JUnit names carry an `[It] ` prefix that Ginkgo v1 names and focus/skip matching do
+//! not; we drop it everywhere. Between Kubernetes minors the same test has also been written with
+//! different spacing around its tags (`MatchExpressions[Feature:NetworkPolicy]` in 1.28,
+//! `MatchExpressions [Feature:NetworkPolicy]` from 1.29) and with trailing tags added or removed
+//! (`[Feature:UDP]` until 1.30). [`canonical`] gives a form in which such variants compare equal,
+//! so waivers and inventories written for one version keep matching the next.
+
+/// The prefix Ginkgo v2 puts before the spec text of an `It` node.
+const IT_PREFIX: &str = "[It] ";
+
+/// The test name as Ginkgo's focus and skip see it: without the `[It] ` prefix and trimmed.
+pub fn spec_text(junit_name: &str) -> &str {
+    let name = junit_name.trim();
+    name.strip_prefix(IT_PREFIX).unwrap_or(name).trim_start()
+}
+
+/// A spacing-insensitive form of a test name: one space between words, exactly one space
+/// before every `[tag]` and none inside `][`-joined tag runs, `[It] ` removed.
+pub fn canonical(name: &str) -> String {
+    let text = spec_text(name);
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_whitespace() {
+            if !out.is_empty() && !out.ends_with(' ') {
+                out.push(' ');
+            }
+            continue;
+        }
+        if c == '[' && !out.is_empty() && !out.ends_with(' ') {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    if out.ends_with(' ') {
+        out.pop();
+    }
+    out
+}
+
+/// The SIG that owns a test, from its leading `[sig-xxx]` tag (`sig-network`), used as the JUnit
+/// `classname` so reporters group tests by owner.
+pub fn sig(name: &str) -> Option<&str> {
+    let text = spec_text(name);
+    let rest = text.strip_prefix('[')?;
+    let end = rest.find(']')?;
+    let tag = &rest[..end];
+    tag.starts_with("sig-").then_some(tag)
+}
+
+/// Ginkgo v2's suite bookkeeping nodes, present in every JUnit and not tests of the cluster.
+pub fn is_suite_node(junit_name: &str) -> bool {
+    let name = junit_name.trim_start();
+    [
+        "[ReportBeforeSuite]",
+        "[SynchronizedBeforeSuite]",
+        "[SynchronizedAfterSuite]",
+        "[ReportAfterSuite]",
+        "[BeforeSuite]",
+        "[AfterSuite]",
+        "[DeferCleanup (Suite)]",
+    ]
+    .iter()
+    .any(|node| name.starts_with(node))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn it_prefix_is_dropped() {
+        assert_eq!(
+            spec_text("[It] [sig-network] Netpol API should x"),
+            "[sig-network] Netpol API should x"
+        );
+        assert_eq!(spec_text("[sig-node] Pods x"), "[sig-node] Pods x");
+    }
+
+    #[test]
+    fn tag_spacing_of_1_28_and_1_29_compare_equal() {
+        let v128 = "[sig-network] Netpol NetworkPolicy between server and client should enforce policy based on PodSelector with MatchExpressions[Feature:NetworkPolicy]";
+        let v129 = "[It] [sig-network] Netpol NetworkPolicy between server and client should enforce policy based on PodSelector with MatchExpressions [Feature:NetworkPolicy]";
+        assert_eq!(canonical(v128), canonical(v129));
+        assert_eq!(
+            canonical("Netpol [Feature:SCTPConnectivity][LinuxOnly]  NetworkPolicy"),
+            "Netpol [Feature:SCTPConnectivity] [LinuxOnly] NetworkPolicy"
+        );
+    }
+
+    #[test]
+    fn sig_comes_from_the_leading_tag() {
+        assert_eq!(sig("[It] [sig-network] Netpol API x"), Some("sig-network"));
+        assert_eq!(sig("[k8s.io] Probing"), None);
+        assert_eq!(sig("no tag"), None);
+    }
+
+    #[test]
+    fn suite_nodes_are_recognised() {
+        assert!(is_suite_node("[ReportAfterSuite] Kubernetes e2e suite report"));
+        assert!(is_suite_node("[SynchronizedBeforeSuite]"));
+        assert!(!is_suite_node("[It] [sig-node] Pods"));
+    }
+}
