@@ -16,3 +16,4 @@ pub mod selection;
 pub mod testname;
 pub mod verdict;
 pub mod waiver;
+pub mod publish;

@@ -15,7 +15,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use super::{BasicAuth, PublishError, PublishOptions, PublishOutcome, ReportFormat, publish, upload};
+use super::{
+    BasicAuth, PublishError, PublishOptions, PublishOutcome, ReportFormat, publish, upload,
+};
 
 /// Exit code: stored or already stored.
 pub const EXIT_OK: u8 = 0;
@@ -26,8 +28,8 @@ pub const EXIT_INPUT: u8 = 2;
 /// Exit code: no usable answer from the monitor.
 pub const EXIT_INCOMPLETE: u8 = 3;
 
-/// Arguments of `scs-conformance publish`.
-#[derive(Debug, Clone, clap::Args)]
+/// Arguments of `scs-conformance publish`. `Debug` redacts credentials in the URL.
+#[derive(Clone, clap::Args)]
 pub struct PublishArgs {
     /// Report to sign and upload (report.yaml from `run`, or any scs-compliance-check.py report).
     #[arg(value_name = "REPORT")]
@@ -58,6 +60,19 @@ pub struct PublishArgs {
     pub timeout: u64,
 }
 
+impl std::fmt::Debug for PublishArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PublishArgs")
+            .field("report", &self.report)
+            .field("url", &upload::display_url(&self.url))
+            .field("key", &self.key)
+            .field("auth_file", &self.auth_file)
+            .field("format", &self.format)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
 /// `--format` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum FormatArg {
@@ -78,7 +93,11 @@ impl From<FormatArg> for ReportFormat {
 
 /// Run `publish`, printing the outcome to stdout and errors to stderr.
 pub fn run(args: &PublishArgs) -> ExitCode {
-    let code = run_with(args, &mut std::io::stdout().lock(), &mut std::io::stderr().lock());
+    let code = run_with(
+        args,
+        &mut std::io::stdout().lock(),
+        &mut std::io::stderr().lock(),
+    );
     ExitCode::from(code)
 }
 
@@ -91,7 +110,11 @@ pub fn run_with(args: &PublishArgs, out: &mut dyn Write, err: &mut dyn Write) ->
             EXIT_OK
         }
         Ok(PublishOutcome::Duplicate { detail }) => {
-            let detail = if detail.is_empty() { String::new() } else { format!(": {detail}") };
+            let detail = if detail.is_empty() {
+                String::new()
+            } else {
+                format!(": {detail}")
+            };
             let _ = writeln!(
                 out,
                 "published {} to {url}: already stored (409 Conflict{detail}); the monitor keeps the \
@@ -119,7 +142,11 @@ pub fn exit_code(e: &PublishError) -> u8 {
 }
 
 fn options(args: &PublishArgs) -> Result<PublishOptions, PublishError> {
-    let auth = args.auth_file.as_deref().map(BasicAuth::from_token_file).transpose()?;
+    let auth = args
+        .auth_file
+        .as_deref()
+        .map(BasicAuth::from_token_file)
+        .transpose()?;
     Ok(PublishOptions {
         report: args.report.clone(),
         url: args.url.clone(),

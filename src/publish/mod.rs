@@ -39,8 +39,9 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// The URL SCS's own `scs-test-runner.py` uploads to (`MONITOR_URL`).
 pub const SCS_MONITOR_URL: &str = "https://compliance.sovereignit.cloud/";
 
-/// What to publish, where, and with which credentials.
-#[derive(Debug, Clone)]
+/// What to publish, where, and with which credentials. `Debug` redacts URL credentials and the
+/// token.
+#[derive(Clone)]
 pub struct PublishOptions {
     /// The report file (YAML as written by `scs-compliance-check.py -o`/our `report.yaml`, or
     /// JSON); multi-document YAML is fine. Sent byte for byte.
@@ -61,7 +62,11 @@ pub struct PublishOptions {
 
 impl PublishOptions {
     /// Options with no credentials, the format from the file name and [`DEFAULT_TIMEOUT`].
-    pub fn new(report: impl Into<PathBuf>, url: impl Into<String>, key_file: impl Into<PathBuf>) -> Self {
+    pub fn new(
+        report: impl Into<PathBuf>,
+        url: impl Into<String>,
+        key_file: impl Into<PathBuf>,
+    ) -> Self {
         Self {
             report: report.into(),
             url: url.into(),
@@ -70,6 +75,19 @@ impl PublishOptions {
             format: None,
             timeout: DEFAULT_TIMEOUT,
         }
+    }
+}
+
+impl fmt::Debug for PublishOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PublishOptions")
+            .field("report", &self.report)
+            .field("url", &upload::display_url(&self.url))
+            .field("key_file", &self.key_file)
+            .field("auth", &self.auth)
+            .field("format", &self.format)
+            .field("timeout", &self.timeout)
+            .finish()
     }
 }
 
@@ -89,7 +107,9 @@ impl fmt::Display for PublishOutcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PublishOutcome::Stored => f.write_str("stored"),
-            PublishOutcome::Duplicate { .. } => f.write_str("already stored (409 duplicate run.uuid)"),
+            PublishOutcome::Duplicate { .. } => {
+                f.write_str("already stored (409 duplicate run.uuid)")
+            }
         }
     }
 }
@@ -143,7 +163,10 @@ pub enum PublishError {
     InvalidUrl { url: String, reason: String },
     /// 401: bad credentials, missing/invalid signature, or the report's subject is not the
     /// account's (nor delegates to it). `reason` is the monitor's text, `hint` our reading of it.
-    #[error("monitor {url} rejected the report (401 Unauthorized): {reason}{}", hint_suffix(hint))]
+    #[error(
+        "monitor {url} rejected the report (401 Unauthorized): {reason}{}",
+        hint_suffix(hint)
+    )]
     Unauthorized {
         url: String,
         reason: String,
@@ -228,7 +251,8 @@ impl BasicAuth {
     /// Credentials from a user name and password.
     pub fn new(user: &str, password: &str) -> Self {
         use base64::Engine as _;
-        let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        let encoded =
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
         Self {
             encoded,
             password: (!password.is_empty()).then(|| password.to_owned()),
@@ -265,7 +289,8 @@ impl BasicAuth {
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(value)
             .map_err(|_| "neither `user:password` nor base64 of `user:password`")?;
-        let text = String::from_utf8(decoded).map_err(|_| "the base64 value does not decode to UTF-8 text")?;
+        let text = String::from_utf8(decoded)
+            .map_err(|_| "the base64 value does not decode to UTF-8 text")?;
         let Some((user, password)) = text.split_once(':') else {
             return Err("the base64 value does not decode to `user:password`");
         };
@@ -280,10 +305,11 @@ impl BasicAuth {
 
     /// Read a token file (see [`BasicAuth::from_token`]).
     pub fn from_token_file(path: &Path) -> Result<Self, PublishError> {
-        let content = std::fs::read_to_string(path).map_err(|source| PublishError::AuthFileUnreadable {
-            path: path.to_owned(),
-            source,
-        })?;
+        let content =
+            std::fs::read_to_string(path).map_err(|source| PublishError::AuthFileUnreadable {
+                path: path.to_owned(),
+                source,
+            })?;
         Self::from_token(&content).map_err(|reason| PublishError::AuthFileInvalid {
             path: path.to_owned(),
             reason,
@@ -327,7 +353,9 @@ pub fn publish(opts: &PublishOptions) -> Result<PublishOutcome, PublishError> {
         source,
     })?;
     check_report_text(&opts.report, &report)?;
-    let format = opts.format.unwrap_or_else(|| ReportFormat::from_path(&opts.report));
+    let format = opts
+        .format
+        .unwrap_or_else(|| ReportFormat::from_path(&opts.report));
     let key = load_signing_key(&opts.key_file)?;
     let signature = sign_report(&report, &key)?;
     drop(key);
@@ -339,7 +367,13 @@ pub fn publish(opts: &PublishOptions) -> Result<PublishOutcome, PublishError> {
         bytes = body.len(),
         "uploading signed report"
     );
-    post_signed_report(&endpoint, format.content_type(), body, opts.auth.as_ref(), opts.timeout)
+    post_signed_report(
+        &endpoint,
+        format.content_type(),
+        body,
+        opts.auth.as_ref(),
+        opts.timeout,
+    )
 }
 
 fn check_report_text(path: &Path, report: &[u8]) -> Result<(), PublishError> {
@@ -351,7 +385,9 @@ fn check_report_text(path: &Path, report: &[u8]) -> Result<(), PublishError> {
         return Err(invalid("the file is empty"));
     }
     if std::str::from_utf8(report).is_err() {
-        return Err(invalid("the file is not UTF-8 text (the monitor reads reports as UTF-8)"));
+        return Err(invalid(
+            "the file is not UTF-8 text (the monitor reads reports as UTF-8)",
+        ));
     }
     Ok(())
 }
@@ -368,13 +404,23 @@ mod tests {
         assert_eq!(encoded, plain);
         let with_scheme = BasicAuth::from_token("  Basic enV1bF9jaTpzM2NyZXQ=  ").unwrap();
         assert_eq!(with_scheme, plain);
-        assert_eq!(plain.scrub("x enV1bF9jaTpzM2NyZXQ= s3cret y"), "x *** *** y");
+        assert_eq!(
+            plain.scrub("x enV1bF9jaTpzM2NyZXQ= s3cret y"),
+            "x *** *** y"
+        );
     }
 
     #[test]
     fn token_errors_do_not_quote_the_content() {
         // "bm9jb2xvbg==" is base64 of "nocolon".
-        for bad in ["", "   \n", "not base64 !!", "bm9jb2xvbg==", ":pw", "a\nb:c"] {
+        for bad in [
+            "",
+            "   \n",
+            "not base64 !!",
+            "bm9jb2xvbg==",
+            ":pw",
+            "a\nb:c",
+        ] {
             let err = BasicAuth::from_token(bad).unwrap_err();
             assert!(bad.trim().is_empty() || !err.contains(bad.trim()), "{err}");
         }
@@ -384,12 +430,18 @@ mod tests {
     fn debug_and_display_redact() {
         let auth = BasicAuth::new("user", "hunter2");
         for text in [format!("{auth:?}"), format!("{auth}")] {
-            assert!(!text.contains("hunter2") && !text.contains("dXNlcjpodW50ZXIy"), "{text}");
+            assert!(
+                !text.contains("hunter2") && !text.contains("dXNlcjpodW50ZXIy"),
+                "{text}"
+            );
         }
-        let mut opts = PublishOptions::new("r.yaml", "http://x", "k");
+        let mut opts = PublishOptions::new("r.yaml", "http://user:hunter2@x", "k");
         opts.auth = Some(auth);
         let text = format!("{opts:?}");
-        assert!(!text.contains("hunter2") && !text.contains("dXNlcjpodW50ZXIy"), "{text}");
+        assert!(
+            !text.contains("hunter2") && !text.contains("dXNlcjpodW50ZXIy"),
+            "{text}"
+        );
     }
 
     #[test]

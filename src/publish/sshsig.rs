@@ -20,10 +20,13 @@ pub const NAMESPACE: &str = "report";
 ///
 /// Errors name the file and the reason, never the content.
 pub fn load_signing_key(path: &Path) -> Result<PrivateKey, PublishError> {
-    let text = Zeroizing::new(std::fs::read(path).map_err(|source| PublishError::KeyUnreadable {
-        path: path.to_owned(),
-        source,
-    })?);
+    let text =
+        Zeroizing::new(
+            std::fs::read(path).map_err(|source| PublishError::KeyUnreadable {
+                path: path.to_owned(),
+                source,
+            })?,
+        );
     let unsupported = |reason: String| PublishError::KeyUnsupported {
         path: path.to_owned(),
         reason,
@@ -40,9 +43,12 @@ pub fn load_signing_key(path: &Path) -> Result<PrivateKey, PublishError> {
         };
         return Err(unsupported(what.to_owned()));
     }
-    let key = PrivateKey::from_openssh(&*text).map_err(|e| unsupported(format!("cannot decode it: {e}")))?;
+    let key = PrivateKey::from_openssh(&*text)
+        .map_err(|e| unsupported(format!("cannot decode it: {e}")))?;
     if key.is_encrypted() {
-        return Err(PublishError::KeyEncrypted { path: path.to_owned() });
+        return Err(PublishError::KeyEncrypted {
+            path: path.to_owned(),
+        });
     }
     match key.algorithm() {
         Algorithm::Ed25519 => {}
@@ -96,17 +102,30 @@ mod tests {
         key.public_key()
             .verify(NAMESPACE, b"---\nsubject: x\n", &parsed)
             .unwrap();
-        assert!(key.public_key().verify(NAMESPACE, b"---\nsubject: y\n", &parsed).is_err());
+        assert!(
+            key.public_key()
+                .verify(NAMESPACE, b"---\nsubject: y\n", &parsed)
+                .is_err()
+        );
     }
 
     #[test]
     fn rejects_non_keys_without_quoting_them() {
         let dir = tempfile::tempdir().unwrap();
         for (name, content) in [
-            ("pub", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILM+rtkdEV3gXMK9SBNXmcfX60nVyD4/1sR3egIOphxj x\n"),
-            ("pem", "-----BEGIN RSA PRIVATE KEY-----\nMIIsecretish\n-----END RSA PRIVATE KEY-----\n"),
+            (
+                "pub",
+                "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILM+rtkdEV3gXMK9SBNXmcfX60nVyD4/1sR3egIOphxj x\n",
+            ),
+            (
+                "pem",
+                "-----BEGIN RSA PRIVATE KEY-----\nMIIsecretish\n-----END RSA PRIVATE KEY-----\n",
+            ),
             ("junk", "hello\n"),
-            ("broken", "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAsecretish\n-----END OPENSSH PRIVATE KEY-----\n"),
+            (
+                "broken",
+                "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAsecretish\n-----END OPENSSH PRIVATE KEY-----\n",
+            ),
         ] {
             let path = dir.path().join(name);
             std::fs::write(&path, content).unwrap();
@@ -114,7 +133,10 @@ mod tests {
             let text = format!("{err} {err:?}");
             assert!(matches!(err, PublishError::KeyUnsupported { .. }), "{text}");
             assert!(text.contains(name), "{text}");
-            assert!(!text.contains("secretish") && !text.contains("AAAAC3Nza"), "{text}");
+            assert!(
+                !text.contains("secretish") && !text.contains("AAAAC3Nza"),
+                "{text}"
+            );
         }
         let missing = dir.path().join("missing");
         assert!(matches!(

@@ -70,13 +70,17 @@ pub fn reports_endpoint(base: &str) -> Result<String, PublishError> {
         .ok_or_else(|| invalid("expected an http:// or https:// URL"))?;
     let authority = rest.split('/').next().unwrap_or_default();
     if authority.contains('@') {
-        return Err(invalid("credentials in the URL are not accepted; use a token file"));
+        return Err(invalid(
+            "credentials in the URL are not accepted; use a token file",
+        ));
     }
     if authority.is_empty() {
         return Err(invalid("no host"));
     }
     if trimmed.contains(['?', '#']) || trimmed.contains(char::is_whitespace) {
-        return Err(invalid("the base URL must not contain a query, fragment or spaces"));
+        return Err(invalid(
+            "the base URL must not contain a query, fragment or spaces",
+        ));
     }
     let without_slash = trimmed.trim_end_matches('/');
     if without_slash.ends_with("/reports") {
@@ -129,16 +133,18 @@ pub fn post_signed_report(
     if let Some(auth) = auth {
         request = request.header("Authorization", auth.header_value());
     }
-    let mut response = request.send(&body[..]).map_err(|e| PublishError::Connection {
-        url: url.clone(),
-        reason: scrub(&e.to_string()),
-    })?;
+    let mut response = request
+        .send(&body[..])
+        .map_err(|e| PublishError::Connection {
+            url: url.clone(),
+            reason: scrub(&e.to_string()),
+        })?;
     let status = response.status().as_u16();
     let location = response
         .headers()
         .get("location")
         .and_then(|v| v.to_str().ok())
-        .map(|v| display_url(v));
+        .map(display_url);
     let raw = response
         .body_mut()
         .with_config()
@@ -153,7 +159,11 @@ pub fn post_signed_report(
         401 => Err(PublishError::Unauthorized {
             url,
             hint: unauthorized_hint(&detail, auth.is_some()),
-            reason: if detail.is_empty() { "no reason given".to_owned() } else { detail },
+            reason: if detail.is_empty() {
+                "no reason given".to_owned()
+            } else {
+                detail
+            },
         }),
         415 => Err(PublishError::UnsupportedMediaType {
             url,
@@ -174,7 +184,11 @@ pub fn post_signed_report(
 }
 
 fn or_status_text(detail: String, fallback: &str) -> String {
-    if detail.is_empty() { fallback.to_owned() } else { detail }
+    if detail.is_empty() {
+        fallback.to_owned()
+    } else {
+        detail
+    }
 }
 
 /// The monitor's reason text: FastAPI's `{"detail": …}` when present, else the text, on one
@@ -221,7 +235,8 @@ fn unauthorized_hint(detail: &str, sent_auth: bool) -> Option<&'static str> {
             "a report document's subject is neither the account's subject nor a subject that \
              delegates to it",
         )
-    } else if d.contains("password") || d.contains("credential") || d.contains("not authenticated") {
+    } else if d.contains("password") || d.contains("credential") || d.contains("not authenticated")
+    {
         Some("the monitor did not accept the credentials; check the token file")
     } else if d.contains("permission") {
         Some("the account lacks the role to append reports for this subject")
@@ -237,10 +252,19 @@ mod tests {
     #[test]
     fn endpoint() {
         let ok = |u: &str| reports_endpoint(u).unwrap();
-        assert_eq!(ok("https://compliance.sovereignit.cloud/"), "https://compliance.sovereignit.cloud/reports");
+        assert_eq!(
+            ok("https://compliance.sovereignit.cloud/"),
+            "https://compliance.sovereignit.cloud/reports"
+        );
         assert_eq!(ok("http://127.0.0.1:8080"), "http://127.0.0.1:8080/reports");
         assert_eq!(ok("http://h/base/reports/"), "http://h/base/reports");
-        for bad in ["ftp://h", "h:80", "http://", "http://h/?a=1", "https://u:pw@h/"] {
+        for bad in [
+            "ftp://h",
+            "h:80",
+            "http://",
+            "http://h/?a=1",
+            "https://u:pw@h/",
+        ] {
             let err = reports_endpoint(bad).unwrap_err().to_string();
             assert!(!err.contains("pw@"), "{err}");
         }
@@ -264,20 +288,46 @@ mod tests {
 
     #[test]
     fn formats() {
-        assert_eq!(ReportFormat::from_path(Path::new("a/report.yaml")), ReportFormat::Yaml);
-        assert_eq!(ReportFormat::from_path(Path::new("a/report.JSON")), ReportFormat::Json);
-        assert_eq!(ReportFormat::Yaml.content_type(), "application/x-signed-yaml");
-        assert_eq!(ReportFormat::Json.content_type(), "application/x-signed-json");
+        assert_eq!(
+            ReportFormat::from_path(Path::new("a/report.yaml")),
+            ReportFormat::Yaml
+        );
+        assert_eq!(
+            ReportFormat::from_path(Path::new("a/report.JSON")),
+            ReportFormat::Json
+        );
+        assert_eq!(
+            ReportFormat::Yaml.content_type(),
+            "application/x-signed-yaml"
+        );
+        assert_eq!(
+            ReportFormat::Json.content_type(),
+            "application/x-signed-json"
+        );
     }
 
     #[test]
     fn details() {
-        assert_eq!(answer_detail(br#"{"detail":"verification failed"}"#), "verification failed");
+        assert_eq!(
+            answer_detail(br#"{"detail":"verification failed"}"#),
+            "verification failed"
+        );
         assert_eq!(answer_detail(b"null"), "");
         assert_eq!(answer_detail(b"plain\n\x1btext"), "plain text");
-        assert_eq!(answer_detail(&[b'x'; 2000]).chars().count(), MAX_DETAIL_CHARS + 1);
-        assert!(unauthorized_hint("verification failed", true).unwrap().contains("wrong signing key"));
-        assert!(unauthorized_hint("delegation problem?", true).unwrap().contains("subject"));
+        assert_eq!(
+            answer_detail(&[b'x'; 2000]).chars().count(),
+            MAX_DETAIL_CHARS + 1
+        );
+        assert!(
+            unauthorized_hint("verification failed", true)
+                .unwrap()
+                .contains("wrong signing key")
+        );
+        assert!(
+            unauthorized_hint("delegation problem?", true)
+                .unwrap()
+                .contains("subject")
+        );
         assert!(unauthorized_hint("", false).unwrap().contains("token file"));
     }
 }
