@@ -72,7 +72,11 @@ impl SourceFile {
     pub fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, LoadError> {
         let io_problem = |e: std::io::Error| LoadError {
             problems: vec![Problem {
-                at: SourceLocation { file: dir.display().to_string(), line: 0, column: 0 },
+                at: SourceLocation {
+                    file: dir.display().to_string(),
+                    line: 0,
+                    column: 0,
+                },
                 message: format!("cannot read directory: {e}"),
             }],
         };
@@ -86,10 +90,17 @@ impl SourceFile {
             .into_iter()
             .map(|p| {
                 std::fs::read_to_string(&p)
-                    .map(|text| SourceFile { name: p.display().to_string(), text })
+                    .map(|text| SourceFile {
+                        name: p.display().to_string(),
+                        text,
+                    })
                     .map_err(|e| LoadError {
                         problems: vec![Problem {
-                            at: SourceLocation { file: p.display().to_string(), line: 0, column: 0 },
+                            at: SourceLocation {
+                                file: p.display().to_string(),
+                                line: 0,
+                                column: 0,
+                            },
                             message: format!("cannot read file: {e}"),
                         }],
                     })
@@ -191,9 +202,15 @@ pub struct Catalog {
 /// What `--standard` named.
 #[derive(Debug, Clone, Copy)]
 pub enum Target<'a> {
-    Scope { scope: &'a Scope, version: &'a ScopeVersion },
+    Scope {
+        scope: &'a Scope,
+        version: &'a ScopeVersion,
+    },
     Module(&'a Module),
-    Testcase { module: &'a Module, testcase: &'a Testcase },
+    Testcase {
+        module: &'a Module,
+        testcase: &'a Testcase,
+    },
 }
 
 impl Target<'_> {
@@ -213,7 +230,11 @@ pub enum ResolveError {
     #[error("no scope, module or test case named {name:?} (known: {known})")]
     Unknown { name: String, known: String },
     #[error("scope {scope} has no version {version:?} (known: {known})")]
-    UnknownVersion { scope: String, version: String, known: String },
+    UnknownVersion {
+        scope: String,
+        version: String,
+        known: String,
+    },
     #[error("scope {scope} has several versions ({known}): choose one with --version")]
     VersionNeeded { scope: String, known: String },
     #[error("--version only applies to a scope, and {name} is not one")]
@@ -283,25 +304,39 @@ impl Catalog {
                                 let mut ok = true;
                                 if let Err(err) = regex::Regex::new(&e2e.focus.value) {
                                     ok = false;
-                                    problems.push(Problem { at: focus_at, message: format!("invalid focus regex: {}", one_line(&err)) });
+                                    problems.push(Problem {
+                                        at: focus_at,
+                                        message: format!("invalid focus regex: {}", one_line(&err)),
+                                    });
                                 }
                                 if let Some(s) = &e2e.skip
                                     && let Err(err) = regex::Regex::new(&s.value)
                                 {
                                     ok = false;
-                                    problems.push(Problem { at: at(&s.referenced), message: format!("invalid skip regex: {}", one_line(&err)) });
+                                    problems.push(Problem {
+                                        at: at(&s.referenced),
+                                        message: format!("invalid skip regex: {}", one_line(&err)),
+                                    });
                                 }
                                 if !ok {
                                     continue;
                                 }
-                                let selection = Selection::new(&e2e.focus.value, skip).expect("validated above");
-                                Check::E2e(E2eCheck { selection, parallel: e2e.parallel, ginkgo_args: e2e.ginkgo_args })
+                                let selection = Selection::new(&e2e.focus.value, skip)
+                                    .expect("validated above");
+                                Check::E2e(E2eCheck {
+                                    selection,
+                                    parallel: e2e.parallel,
+                                    ginkgo_args: e2e.ginkgo_args,
+                                })
                             }
                             (None, Some(native)) => Check::Native(native),
                             _ => {
                                 problems.push(Problem {
                                     at: at(&tc.id.referenced),
-                                    message: format!("testcase {} needs exactly one of `e2e` or `native`", tc.id.value),
+                                    message: format!(
+                                        "testcase {} needs exactly one of `e2e` or `native`",
+                                        tc.id.value
+                                    ),
                                 });
                                 continue;
                             }
@@ -333,7 +368,10 @@ impl Catalog {
                         if seen_versions.insert(v.version.value.clone(), ()).is_some() {
                             problems.push(Problem {
                                 at: at(&v.version.referenced),
-                                message: format!("duplicate version {:?} in scope {}", v.version.value, s.id.value),
+                                message: format!(
+                                    "duplicate version {:?} in scope {}",
+                                    v.version.value, s.id.value
+                                ),
                             });
                         }
                         for inc in &v.include {
@@ -355,8 +393,13 @@ impl Catalog {
                     });
                 }
                 _ => problems.push(Problem {
-                    at: SourceLocation { file: file.name.clone(), line: 1, column: 1 },
-                    message: "a definition file holds exactly one top-level `module` or `scope`".into(),
+                    at: SourceLocation {
+                        file: file.name.clone(),
+                        line: 1,
+                        column: 1,
+                    },
+                    message: "a definition file holds exactly one top-level `module` or `scope`"
+                        .into(),
                 }),
             }
         }
@@ -373,7 +416,9 @@ impl Catalog {
         if problems.is_empty() {
             Ok(catalog)
         } else {
-            problems.sort_by(|a, b| (&a.at.file, a.at.line, a.at.column).cmp(&(&b.at.file, b.at.line, b.at.column)));
+            problems.sort_by(|a, b| {
+                (&a.at.file, a.at.line, a.at.column).cmp(&(&b.at.file, b.at.line, b.at.column))
+            });
             Err(LoadError { problems })
         }
     }
@@ -395,13 +440,29 @@ impl Catalog {
     /// case-insensitively (`SCS-0219-V1` works).
     pub fn resolve(&self, name: &str, version: Option<&str>) -> Result<Target<'_>, ResolveError> {
         if let Some(scope) = self.scopes.iter().find(|s| s.id.eq_ignore_ascii_case(name)) {
-            let known = scope.versions.iter().map(|v| v.version.as_str()).collect::<Vec<_>>().join(", ");
+            let known = scope
+                .versions
+                .iter()
+                .map(|v| v.version.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
             let version = match version {
-                Some(v) => scope.versions.iter().find(|sv| sv.version.eq_ignore_ascii_case(v)).ok_or_else(|| {
-                    ResolveError::UnknownVersion { scope: scope.id.clone(), version: v.into(), known: known.clone() }
-                })?,
+                Some(v) => scope
+                    .versions
+                    .iter()
+                    .find(|sv| sv.version.eq_ignore_ascii_case(v))
+                    .ok_or_else(|| ResolveError::UnknownVersion {
+                        scope: scope.id.clone(),
+                        version: v.into(),
+                        known: known.clone(),
+                    })?,
                 None if scope.versions.len() == 1 => &scope.versions[0],
-                None => return Err(ResolveError::VersionNeeded { scope: scope.id.clone(), known }),
+                None => {
+                    return Err(ResolveError::VersionNeeded {
+                        scope: scope.id.clone(),
+                        known,
+                    });
+                }
             };
             return Ok(Target::Scope { scope, version });
         }
@@ -412,8 +473,15 @@ impl Catalog {
         } else {
             let mut known: Vec<&str> = self.scopes.iter().map(|s| s.id.as_str()).collect();
             known.extend(self.modules.iter().map(|m| m.id.as_str()));
-            known.extend(self.modules.iter().flat_map(|m| m.testcases.iter().map(|t| t.id.as_str())));
-            return Err(ResolveError::Unknown { name: name.into(), known: known.join(", ") });
+            known.extend(
+                self.modules
+                    .iter()
+                    .flat_map(|m| m.testcases.iter().map(|t| t.id.as_str())),
+            );
+            return Err(ResolveError::Unknown {
+                name: name.into(),
+                known: known.join(", "),
+            });
         };
         if version.is_some() {
             return Err(ResolveError::VersionNotApplicable { name: name.into() });
@@ -437,15 +505,25 @@ impl Catalog {
 }
 
 fn is_valid_id(id: &str) -> bool {
-    !id.is_empty() && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 fn one_line(e: &impl fmt::Display) -> String {
-    e.to_string().split_whitespace().collect::<Vec<_>>().join(" ")
+    e.to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn location(file: &str, l: &serde_saphyr::Location) -> SourceLocation {
-    SourceLocation { file: file.to_string(), line: l.line(), column: l.column() }
+    SourceLocation {
+        file: file.to_string(),
+        line: l.line(),
+        column: l.column(),
+    }
 }
 
 /// Turns a YAML/serde error into a problem that names file, line and column.
@@ -453,7 +531,11 @@ pub(crate) fn yaml_problem(file: &str, e: &serde_saphyr::Error) -> Problem {
     let at = e
         .location()
         .map(|l| location(file, &l))
-        .unwrap_or(SourceLocation { file: file.to_string(), line: 0, column: 0 });
+        .unwrap_or(SourceLocation {
+            file: file.to_string(),
+            line: 0,
+            column: 0,
+        });
     let text = e.without_snippet().to_string();
     // The rendered message may repeat the position; keep its first line only.
     let message = text.lines().next().unwrap_or("invalid YAML").to_string();

@@ -39,7 +39,11 @@ pub enum CniSource {
 impl Cni {
     /// The CNI is not known: only CNI-independent waivers apply.
     pub fn unknown() -> Self {
-        Cni { name: "unknown".into(), version: None, source: CniSource::Unknown }
+        Cni {
+            name: "unknown".into(),
+            version: None,
+            source: CniSource::Unknown,
+        }
     }
 
     /// Parses `--cni NAME[@VERSION]`, e.g. `cilium` or `cilium@1.16.3`.
@@ -53,9 +57,16 @@ impl Cni {
             return Ok(Cni::unknown());
         }
         if !KNOWN.contains(&name.as_str()) {
-            return Err(format!("unknown CNI {name:?} (known: {}, unknown)", KNOWN.join(", ")));
+            return Err(format!(
+                "unknown CNI {name:?} (known: {}, unknown)",
+                KNOWN.join(", ")
+            ));
         }
-        Ok(Cni { name, version, source: CniSource::Flag })
+        Ok(Cni {
+            name,
+            version,
+            source: CniSource::Flag,
+        })
     }
 
     pub fn is_known(&self) -> bool {
@@ -85,15 +96,55 @@ pub struct Workload {
 const SIGNATURES: &[(&str, &[&str], &[&str])] = &[
     // (cni, workload names, image repository name endings)
     ("canal", &["canal"], &[]),
-    ("cilium", &["cilium", "cilium-agent"], &["cilium/cilium", "/cilium"]),
-    ("calico", &["calico-node"], &["calico/node", "/calico-node", "calico/cni"]),
-    ("antrea", &["antrea-agent"], &["antrea/antrea-agent-ubuntu", "/antrea-agent", "antrea/antrea-ubuntu"]),
-    ("kube-ovn", &["kube-ovn-cni", "ovs-ovn"], &["kubeovn/kube-ovn"]),
-    ("ovn-kubernetes", &["ovnkube-node"], &["ovn-kubernetes/ovn-kube-ubuntu", "/ovn-kubernetes", "ovn-daemonset"]),
-    ("weave", &["weave-net"], &["weaveworks/weave-kube", "/weave-kube", "weave-kube"]),
-    ("kube-router", &["kube-router"], &["cloudnativelabs/kube-router", "/kube-router"]),
+    (
+        "cilium",
+        &["cilium", "cilium-agent"],
+        &["cilium/cilium", "/cilium"],
+    ),
+    (
+        "calico",
+        &["calico-node"],
+        &["calico/node", "/calico-node", "calico/cni"],
+    ),
+    (
+        "antrea",
+        &["antrea-agent"],
+        &[
+            "antrea/antrea-agent-ubuntu",
+            "/antrea-agent",
+            "antrea/antrea-ubuntu",
+        ],
+    ),
+    (
+        "kube-ovn",
+        &["kube-ovn-cni", "ovs-ovn"],
+        &["kubeovn/kube-ovn"],
+    ),
+    (
+        "ovn-kubernetes",
+        &["ovnkube-node"],
+        &[
+            "ovn-kubernetes/ovn-kube-ubuntu",
+            "/ovn-kubernetes",
+            "ovn-daemonset",
+        ],
+    ),
+    (
+        "weave",
+        &["weave-net"],
+        &["weaveworks/weave-kube", "/weave-kube", "weave-kube"],
+    ),
+    (
+        "kube-router",
+        &["kube-router"],
+        &["cloudnativelabs/kube-router", "/kube-router"],
+    ),
     ("kindnet", &["kindnet"], &["kindest/kindnetd"]),
-    ("flannel", &["kube-flannel-ds", "kube-flannel", "flannel"], &["flannel/flannel", "/flannel", "coreos/flannel"]),
+    (
+        "flannel",
+        &["kube-flannel-ds", "kube-flannel", "flannel"],
+        &["flannel/flannel", "/flannel", "coreos/flannel"],
+    ),
 ];
 
 /// Detects the CNI from the cluster's workloads; `None` when nothing matches.
@@ -110,7 +161,11 @@ pub fn detect(workloads: &[Workload]) -> Option<Cni> {
                     .or_else(|| w.images.first())
                     .and_then(|img| image_tag(img))
                     .map(|t| t.trim_start_matches('v').to_string());
-                return Some(Cni { name: (*cni).to_string(), version, source: CniSource::Detected });
+                return Some(Cni {
+                    name: (*cni).to_string(),
+                    version,
+                    source: CniSource::Detected,
+                });
             }
         }
     }
@@ -139,17 +194,32 @@ mod tests {
     use super::*;
 
     fn ds(ns: &str, name: &str, image: &str) -> Workload {
-        Workload { namespace: ns.into(), name: name.into(), images: vec![image.into()] }
+        Workload {
+            namespace: ns.into(),
+            name: name.into(),
+            images: vec![image.into()],
+        }
     }
 
     #[test]
     fn cilium_is_detected_with_its_version() {
         let w = [
-            ds("kube-system", "kube-proxy", "registry.k8s.io/kube-proxy:v1.33.3"),
-            ds("kube-system", "cilium", "quay.io/cilium/cilium:v1.16.3@sha256:abc"),
+            ds(
+                "kube-system",
+                "kube-proxy",
+                "registry.k8s.io/kube-proxy:v1.33.3",
+            ),
+            ds(
+                "kube-system",
+                "cilium",
+                "quay.io/cilium/cilium:v1.16.3@sha256:abc",
+            ),
         ];
         let cni = detect(&w).unwrap();
-        assert_eq!((cni.name.as_str(), cni.version.as_deref()), ("cilium", Some("1.16.3")));
+        assert_eq!(
+            (cni.name.as_str(), cni.version.as_deref()),
+            ("cilium", Some("1.16.3"))
+        );
     }
 
     #[test]
@@ -162,19 +232,36 @@ mod tests {
     fn calico_from_image_in_a_renamed_daemonset() {
         let w = [ds("calico-system", "node", "docker.io/calico/node:v3.29.1")];
         let cni = detect(&w).unwrap();
-        assert_eq!((cni.name.as_str(), cni.version.as_deref()), ("calico", Some("3.29.1")));
+        assert_eq!(
+            (cni.name.as_str(), cni.version.as_deref()),
+            ("calico", Some("3.29.1"))
+        );
     }
 
     #[test]
     fn nothing_known_is_none() {
-        assert_eq!(detect(&[ds("kube-system", "kube-proxy", "registry.k8s.io/kube-proxy:v1.33.3")]), None);
+        assert_eq!(
+            detect(&[ds(
+                "kube-system",
+                "kube-proxy",
+                "registry.k8s.io/kube-proxy:v1.33.3"
+            )]),
+            None
+        );
         assert!(detect(&[]).is_none());
     }
 
     #[test]
     fn flag_accepts_a_version_and_rejects_typos() {
-        assert_eq!(Cni::from_flag("Cilium@v1.17.0").unwrap().version.as_deref(), Some("1.17.0"));
-        assert!(Cni::from_flag("cillium").unwrap_err().contains("unknown CNI"));
+        assert_eq!(
+            Cni::from_flag("Cilium@v1.17.0").unwrap().version.as_deref(),
+            Some("1.17.0")
+        );
+        assert!(
+            Cni::from_flag("cillium")
+                .unwrap_err()
+                .contains("unknown CNI")
+        );
         assert!(!Cni::from_flag("unknown").unwrap().is_known());
     }
 }

@@ -11,8 +11,8 @@
 
 use std::fmt;
 
-use quick_xml::{Reader, XmlVersion};
 use quick_xml::events::{BytesStart, Event};
+use quick_xml::{Reader, XmlVersion};
 
 use crate::testname;
 
@@ -90,7 +90,9 @@ impl fmt::Display for JunitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Malformed { line, message } => write!(f, "line {line}: malformed XML: {message}"),
-            Self::NotJunit { line, message } => write!(f, "line {line}: not a JUnit report: {message}"),
+            Self::NotJunit { line, message } => {
+                write!(f, "line {line}: not a JUnit report: {message}")
+            }
             Self::NoTestcases => write!(f, "the JUnit report contains no <testcase>"),
         }
     }
@@ -137,10 +139,11 @@ pub fn parse(xml: &[u8]) -> Result<E2eReport, JunitError> {
                 }
                 match name.as_slice() {
                     b"testcase" => {
-                        let tc = Pending::from_start(e).map_err(|message| JunitError::NotJunit {
-                            line: line_at(pos),
-                            message,
-                        })?;
+                        let tc =
+                            Pending::from_start(e).map_err(|message| JunitError::NotJunit {
+                                line: line_at(pos),
+                                message,
+                            })?;
                         saw_v2_marker |= tc.status.is_some();
                         if is_empty {
                             push_test(&mut tests, tc, &mut saw_v2_marker);
@@ -194,7 +197,8 @@ pub fn parse(xml: &[u8]) -> Result<E2eReport, JunitError> {
                     let name = r.decode().unwrap_or_default();
                     match r.resolve_char_ref() {
                         Ok(Some(c)) => text.push(c),
-                        _ => text.push_str(quick_xml::escape::resolve_xml_entity(&name).unwrap_or("")),
+                        _ => text
+                            .push_str(quick_xml::escape::resolve_xml_entity(&name).unwrap_or("")),
                     }
                 }
             }
@@ -213,12 +217,19 @@ pub fn parse(xml: &[u8]) -> Result<E2eReport, JunitError> {
         });
     }
     if !saw_root {
-        return Err(JunitError::NotJunit { line: 1, message: "no root element".into() });
+        return Err(JunitError::NotJunit {
+            line: 1,
+            message: "no root element".into(),
+        });
     }
     if tests.is_empty() {
         return Err(JunitError::NoTestcases);
     }
-    let format = if saw_v2_marker { GinkgoFormat::V2 } else { GinkgoFormat::V1 };
+    let format = if saw_v2_marker {
+        GinkgoFormat::V2
+    } else {
+        GinkgoFormat::V1
+    };
     if format == GinkgoFormat::V1 {
         // v1 cannot tell "not selected" from "skipped at runtime".
         for t in &mut tests {
@@ -275,7 +286,11 @@ impl Pending {
             e.attributes()
                 .flatten()
                 .find(|a| a.key.local_name().as_ref() == key)
-                .and_then(|a| a.normalized_value(XmlVersion::Implicit1_0).ok().map(|v| v.into_owned()))
+                .and_then(|a| {
+                    a.normalized_value(XmlVersion::Implicit1_0)
+                        .ok()
+                        .map(|v| v.into_owned())
+                })
         };
         match element {
             b"skipped" => self.skipped = Some(attr(b"message").unwrap_or_default()),
@@ -323,12 +338,16 @@ fn classify_skip(status: Option<&str>, message: &str) -> Skip {
     if status == Some("pending") || message == "pending" {
         Skip::Pending
     } else if let Some(reason) = message.strip_prefix("skipped - ") {
-        Skip::AtRuntime { reason: reason.trim().to_string() }
+        Skip::AtRuntime {
+            reason: reason.trim().to_string(),
+        }
     } else if message == "skipped" || message.is_empty() {
         Skip::NotSelected
     } else {
         // Any other explanation means the spec itself decided to skip.
-        Skip::AtRuntime { reason: message.to_string() }
+        Skip::AtRuntime {
+            reason: message.to_string(),
+        }
     }
 }
 
@@ -373,22 +392,34 @@ mod tests {
         assert_eq!(report.format, GinkgoFormat::V2);
         let names: Vec<_> = report.tests.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names.len(), 4);
-        assert!(names.iter().all(|n| !n.starts_with("[It]") && !n.contains("Suite]")));
+        assert!(
+            names
+                .iter()
+                .all(|n| !n.starts_with("[It]") && !n.contains("Suite]"))
+        );
         assert_eq!(report.tests[0].result, TestResult::Passed);
         assert_eq!(report.tests[0].duration, Some(1.5));
         assert!(report.tests[1].name.contains("'default-deny-all'"));
         match &report.tests[1].result {
             TestResult::Failed { kind, message } => {
                 assert_eq!(*kind, FailureKind::Failed);
-                assert!(message.starts_with("[FAILED] Had 1 wrong results"), "{message}");
+                assert!(
+                    message.starts_with("[FAILED] Had 1 wrong results"),
+                    "{message}"
+                );
             }
             other => panic!("expected failure, got {other:?}"),
         }
         assert_eq!(
             report.tests[2].result,
-            TestResult::Skipped(Skip::AtRuntime { reason: "Only supported for node OS distro [gci ubuntu]".into() })
+            TestResult::Skipped(Skip::AtRuntime {
+                reason: "Only supported for node OS distro [gci ubuntu]".into()
+            })
         );
-        assert_eq!(report.tests[3].result, TestResult::Skipped(Skip::NotSelected));
+        assert_eq!(
+            report.tests[3].result,
+            TestResult::Skipped(Skip::NotSelected)
+        );
     }
 
     #[test]
@@ -403,30 +434,47 @@ mod tests {
 </testsuite>"#;
         let report = parse(xml.as_bytes()).unwrap();
         assert_eq!(report.format, GinkgoFormat::V1);
-        assert!(matches!(&report.tests[0].result, TestResult::Failed { message, .. } if message.contains("at least 2 nodes")));
+        assert!(
+            matches!(&report.tests[0].result, TestResult::Failed { message, .. } if message.contains("at least 2 nodes"))
+        );
         assert_eq!(report.tests[1].result, TestResult::Passed);
-        assert_eq!(report.tests[2].result, TestResult::Skipped(Skip::Unspecified));
+        assert_eq!(
+            report.tests[2].result,
+            TestResult::Skipped(Skip::Unspecified)
+        );
     }
 
     #[test]
     fn truncated_report_is_an_error_with_a_line() {
         let cut = &V2[..V2.find("<system-err>").unwrap()];
         let err = parse(cut.as_bytes()).unwrap_err();
-        assert!(matches!(err, JunitError::Malformed { line: 8, .. }), "{err:?}");
+        assert!(
+            matches!(err, JunitError::Malformed { line: 8, .. }),
+            "{err:?}"
+        );
         assert!(err.to_string().contains("truncated"), "{err}");
     }
 
     #[test]
     fn mismatched_tags_are_malformed() {
         let err = parse(b"<testsuite>\n<testcase name=\"a\"></testsuite>").unwrap_err();
-        assert!(matches!(err, JunitError::Malformed { line: 2, .. }), "{err:?}");
+        assert!(
+            matches!(err, JunitError::Malformed { line: 2, .. }),
+            "{err:?}"
+        );
     }
 
     #[test]
     fn other_xml_is_not_junit() {
         let err = parse(b"<html><body/></html>").unwrap_err();
         assert!(matches!(err, JunitError::NotJunit { .. }), "{err:?}");
-        assert_eq!(parse(b"<testsuites></testsuites>").unwrap_err(), JunitError::NoTestcases);
-        assert!(matches!(parse(b"").unwrap_err(), JunitError::NotJunit { .. }));
+        assert_eq!(
+            parse(b"<testsuites></testsuites>").unwrap_err(),
+            JunitError::NoTestcases
+        );
+        assert!(matches!(
+            parse(b"").unwrap_err(),
+            JunitError::NotJunit { .. }
+        ));
     }
 }

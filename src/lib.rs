@@ -5,15 +5,17 @@
 //! results, [`verdict`] evaluates them and [`output`] writes the verdict documents.
 
 pub mod atomic;
+pub mod builtin;
 pub mod catalog;
+pub mod certify;
 pub mod cni;
 pub mod e2e_junit;
 pub mod exit;
 pub mod inventory;
 pub mod output;
+pub mod publish;
 pub mod results;
 pub mod selection;
 pub mod testname;
 pub mod verdict;
 pub mod waiver;
-pub mod publish;

@@ -35,7 +35,11 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         // A full conformance run archive is tens of MB; these leave room for big clusters.
-        Limits { max_entries: 200_000, max_file_bytes: 1 << 30, max_total_bytes: 4 << 30 }
+        Limits {
+            max_entries: 200_000,
+            max_file_bytes: 1 << 30,
+            max_total_bytes: 4 << 30,
+        }
     }
 }
 
@@ -62,23 +66,36 @@ pub enum ResultsError {
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: io::Error },
     #[error("{archive}: entry {entry:?}: {why}")]
-    UnsafeEntry { archive: PathBuf, entry: String, why: String },
+    UnsafeEntry {
+        archive: PathBuf,
+        entry: String,
+        why: String,
+    },
     #[error("{archive}: {why}")]
     Archive { archive: PathBuf, why: String },
-    #[error("{path}: no e2e JUnit report (looked for plugins/e2e/results/global/junit_01.xml and *.xml under plugins/e2e/results/)")]
+    #[error(
+        "{path}: no e2e JUnit report (looked for plugins/e2e/results/global/junit_01.xml and *.xml under plugins/e2e/results/)"
+    )]
     NoJunit { path: PathBuf },
     #[error("{path}: {source}")]
     Junit { path: PathBuf, source: JunitError },
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> ResultsError + '_ {
-    move |source| ResultsError::Io { path: path.to_path_buf(), source }
+    move |source| ResultsError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Loads results from `path`. Tarballs are extracted into `extract_to` (which must not exist
 /// yet, or be empty); without one they are extracted into a temporary directory that is removed
 /// after reading.
-pub fn load(path: &Path, extract_to: Option<&Path>, limits: Limits) -> Result<Results, ResultsError> {
+pub fn load(
+    path: &Path,
+    extract_to: Option<&Path>,
+    limits: Limits,
+) -> Result<Results, ResultsError> {
     let meta = fs::metadata(path).map_err(io_err(path))?;
     if meta.is_dir() {
         return load_dir(path, path, ResultsKind::Directory);
@@ -97,12 +114,19 @@ pub fn load(path: &Path, extract_to: Option<&Path>, limits: Limits) -> Result<Re
         return Ok(results);
     }
     let xml = read_maybe_gzipped(path, limits.max_file_bytes)?;
-    let report = e2e_junit::parse(&xml).map_err(|source| ResultsError::Junit { path: path.to_path_buf(), source })?;
+    let report = e2e_junit::parse(&xml).map_err(|source| ResultsError::Junit {
+        path: path.to_path_buf(),
+        source,
+    })?;
     Ok(Results {
         source: path.to_path_buf(),
         kind: ResultsKind::Junit,
         e2e: Ok(report),
-        junit_file: Some(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()),
+        junit_file: Some(
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        ),
         kubernetes_version: None,
         workloads: Vec::new(),
         extracted_to: None,
@@ -127,12 +151,18 @@ fn read_maybe_gzipped(path: &Path, max: u64) -> Result<Vec<u8>, ResultsError> {
     let raw = fs::read(path).map_err(io_err(path))?;
     if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::with_capacity(raw.len() * 8);
-        GzDecoder::new(&raw[..]).take(max + 1).read_to_end(&mut out).map_err(|e| ResultsError::Archive {
-            archive: path.to_path_buf(),
-            why: format!("cannot decompress (truncated or corrupt gzip?): {e}"),
-        })?;
+        GzDecoder::new(&raw[..])
+            .take(max + 1)
+            .read_to_end(&mut out)
+            .map_err(|e| ResultsError::Archive {
+                archive: path.to_path_buf(),
+                why: format!("cannot decompress (truncated or corrupt gzip?): {e}"),
+            })?;
         if out.len() as u64 > max {
-            return Err(ResultsError::Archive { archive: path.to_path_buf(), why: format!("decompresses to more than {max} bytes") });
+            return Err(ResultsError::Archive {
+                archive: path.to_path_buf(),
+                why: format!("decompresses to more than {max} bytes"),
+            });
         }
         return Ok(out);
     }
@@ -153,11 +183,19 @@ pub fn extract(archive: &Path, dest: &Path, limits: Limits) -> Result<(), Result
         let mut entry = entry.map_err(broken)?;
         entries += 1;
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        let unsafe_entry = |why: String| ResultsError::UnsafeEntry { archive: archive.to_path_buf(), entry: name.clone(), why };
+        let unsafe_entry = |why: String| ResultsError::UnsafeEntry {
+            archive: archive.to_path_buf(),
+            entry: name.clone(),
+            why,
+        };
         if entries > limits.max_entries {
-            return Err(unsafe_entry(format!("archive has more than {} entries", limits.max_entries)));
+            return Err(unsafe_entry(format!(
+                "archive has more than {} entries",
+                limits.max_entries
+            )));
         }
-        let relative = safe_relative_path(&entry.path().map_err(broken)?).map_err(|why| unsafe_entry(why.into()))?;
+        let relative = safe_relative_path(&entry.path().map_err(broken)?)
+            .map_err(|why| unsafe_entry(why.into()))?;
         let kind = entry.header().entry_type();
         let target = dest.join(&relative);
         if kind.is_dir() {
@@ -165,22 +203,31 @@ pub fn extract(archive: &Path, dest: &Path, limits: Limits) -> Result<(), Result
             continue;
         }
         if !(kind.is_file() || kind == tar::EntryType::Continuous) {
-            return Err(unsafe_entry(format!("{kind:?} entries are not allowed (only files and directories)")));
+            return Err(unsafe_entry(format!(
+                "{kind:?} entries are not allowed (only files and directories)"
+            )));
         }
         let size = entry.header().size().map_err(broken)?;
         if size > limits.max_file_bytes {
-            return Err(unsafe_entry(format!("{size} bytes is more than the {} allowed per file", limits.max_file_bytes)));
+            return Err(unsafe_entry(format!(
+                "{size} bytes is more than the {} allowed per file",
+                limits.max_file_bytes
+            )));
         }
         total += size;
         if total > limits.max_total_bytes {
-            return Err(unsafe_entry(format!("archive unpacks to more than {} bytes", limits.max_total_bytes)));
+            return Err(unsafe_entry(format!(
+                "archive unpacks to more than {} bytes",
+                limits.max_total_bytes
+            )));
         }
         if let Some(parent) = target.parent() {
             fs::create_dir_all(parent).map_err(io_err(parent))?;
         }
         let mut out = fs::File::create(&target).map_err(io_err(&target))?;
         // `take` guards against a header that understates the data.
-        let copied = io::copy(&mut (&mut entry).take(limits.max_file_bytes + 1), &mut out).map_err(broken)?;
+        let copied = io::copy(&mut (&mut entry).take(limits.max_file_bytes + 1), &mut out)
+            .map_err(broken)?;
         if copied != size {
             return Err(ResultsError::Archive {
                 archive: archive.to_path_buf(),
@@ -189,7 +236,10 @@ pub fn extract(archive: &Path, dest: &Path, limits: Limits) -> Result<(), Result
         }
     }
     if entries == 0 {
-        return Err(ResultsError::Archive { archive: archive.to_path_buf(), why: "archive is empty".into() });
+        return Err(ResultsError::Archive {
+            archive: archive.to_path_buf(),
+            why: "archive is empty".into(),
+        });
     }
     Ok(())
 }
@@ -221,20 +271,39 @@ fn load_dir(dir: &Path, source: &Path, kind: ResultsKind) -> Result<Results, Res
         Some(rel) => {
             let path = dir.join(&rel);
             let xml = fs::read(&path).map_err(io_err(&path))?;
-            let report = e2e_junit::parse(&xml).map_err(|e| ResultsError::Junit { path: source.join(&rel), source: e })?;
+            let report = e2e_junit::parse(&xml).map_err(|e| ResultsError::Junit {
+                path: source.join(&rel),
+                source: e,
+            })?;
             (Ok(report), Some(rel))
         }
         None => match plugin_error(dir) {
             Some(why) => (Err(why), None),
-            None => return Err(ResultsError::NoJunit { path: source.to_path_buf() }),
+            None => {
+                return Err(ResultsError::NoJunit {
+                    path: source.to_path_buf(),
+                });
+            }
         },
     };
-    Ok(Results { source: source.to_path_buf(), kind, e2e, junit_file, kubernetes_version, workloads, extracted_to: None })
+    Ok(Results {
+        source: source.to_path_buf(),
+        kind,
+        e2e,
+        junit_file,
+        kubernetes_version,
+        workloads,
+        extracted_to: None,
+    })
 }
 
 /// The e2e JUnit inside a results directory, relative to it.
 fn find_junit(dir: &Path) -> Option<String> {
-    for candidate in ["plugins/e2e/results/global/junit_01.xml", "plugins/e2e/results/junit_01.xml", "junit_01.xml"] {
+    for candidate in [
+        "plugins/e2e/results/global/junit_01.xml",
+        "plugins/e2e/results/junit_01.xml",
+        "junit_01.xml",
+    ] {
         if dir.join(candidate).is_file() {
             return Some(candidate.to_string());
         }
@@ -254,7 +323,10 @@ fn find_junit(dir: &Path) -> Option<String> {
         }
     }
     found.sort();
-    found.first().and_then(|p| p.strip_prefix(dir).ok()).map(|p| p.display().to_string())
+    found
+        .first()
+        .and_then(|p| p.strip_prefix(dir).ok())
+        .map(|p| p.display().to_string())
 }
 
 /// Sonobuoy writes `plugins/e2e/errors/<node>/error.json` when the plugin failed or timed out.
@@ -269,7 +341,8 @@ fn plugin_error(dir: &Path) -> Option<String> {
             .unwrap_or(text);
         messages.push(message.trim().to_string());
     }
-    (!messages.is_empty()).then(|| format!("the e2e plugin reported an error: {}", messages.join("; ")))
+    (!messages.is_empty())
+        .then(|| format!("the e2e plugin reported an error: {}", messages.join("; ")))
 }
 
 #[derive(Deserialize)]
@@ -314,16 +387,34 @@ struct Container {
 /// DaemonSets and Deployments from Sonobuoy's resource dump (`resources/ns/<ns>/apps_v1_*.json`).
 fn read_workloads(dir: &Path) -> Vec<Workload> {
     let mut out = Vec::new();
-    for ns in fs::read_dir(dir.join("resources/ns")).into_iter().flatten().flatten() {
+    for ns in fs::read_dir(dir.join("resources/ns"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
         for file in ["apps_v1_daemonsets.json", "apps_v1_deployments.json"] {
-            let Ok(bytes) = fs::read(ns.path().join(file)) else { continue };
-            let Ok(objects) = serde_json::from_slice::<Vec<ResourceObject>>(&bytes) else { continue };
+            let Ok(bytes) = fs::read(ns.path().join(file)) else {
+                continue;
+            };
+            let Ok(objects) = serde_json::from_slice::<Vec<ResourceObject>>(&bytes) else {
+                continue;
+            };
             for o in objects {
                 let spec = o.spec.and_then(|s| s.template).and_then(|t| t.spec);
                 let images = spec
-                    .map(|s| s.containers.into_iter().chain(s.init_containers).map(|c| c.image).collect())
+                    .map(|s| {
+                        s.containers
+                            .into_iter()
+                            .chain(s.init_containers)
+                            .map(|c| c.image)
+                            .collect()
+                    })
                     .unwrap_or_default();
-                out.push(Workload { namespace: o.metadata.namespace, name: o.metadata.name, images });
+                out.push(Workload {
+                    namespace: o.metadata.namespace,
+                    name: o.metadata.name,
+                    images,
+                });
             }
         }
     }
@@ -340,6 +431,9 @@ mod tests {
         assert!(safe_relative_path(Path::new("../etc/passwd")).is_err());
         assert!(safe_relative_path(Path::new("a/../../b")).is_err());
         assert!(safe_relative_path(Path::new("/etc/passwd")).is_err());
-        assert_eq!(safe_relative_path(Path::new("./plugins/e2e")).unwrap(), PathBuf::from("plugins/e2e"));
+        assert_eq!(
+            safe_relative_path(Path::new("./plugins/e2e")).unwrap(),
+            PathBuf::from("plugins/e2e")
+        );
     }
 }

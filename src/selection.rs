@@ -58,7 +58,11 @@ mod tests {
 
     #[test]
     fn skip_wins_over_focus() {
-        let s = Selection::new(r"\[Feature:NetworkPolicy\]", r"\[Feature:SCTPConnectivity\]").unwrap();
+        let s = Selection::new(
+            r"\[Feature:NetworkPolicy\]",
+            r"\[Feature:SCTPConnectivity\]",
+        )
+        .unwrap();
         assert!(s.selects(TCP));
         assert!(!s.selects(SCTP));
     }
@@ -72,7 +76,15 @@ mod tests {
 
     #[test]
     fn anchors_see_the_suite_description_like_ginkgo() {
-        assert!(Selection::new(r"^Kubernetes e2e suite \[sig-network\]", "").unwrap().selects(TCP));
-        assert!(!Selection::new(r"^\[sig-network\]", "").unwrap().selects(TCP));
+        assert!(
+            Selection::new(r"^Kubernetes e2e suite \[sig-network\]", "")
+                .unwrap()
+                .selects(TCP)
+        );
+        assert!(
+            !Selection::new(r"^\[sig-network\]", "")
+                .unwrap()
+                .selects(TCP)
+        );
     }
 }

@@ -98,7 +98,9 @@ mod tests {
 
     #[test]
     fn suite_nodes_are_recognised() {
-        assert!(is_suite_node("[ReportAfterSuite] Kubernetes e2e suite report"));
+        assert!(is_suite_node(
+            "[ReportAfterSuite] Kubernetes e2e suite report"
+        ));
         assert!(is_suite_node("[SynchronizedBeforeSuite]"));
         assert!(!is_suite_node("[It] [sig-node] Pods"));
     }

@@ -82,7 +82,8 @@ pub struct TestVerdict {
     pub duration_seconds: Option<f64>,
 }
 
-/// How many selected tests ended how.
+/// How many selected tests ended how. `passed` counts every selected test that passed, so it
+/// includes `waived_but_passed`; the other counts are disjoint.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
     pub selected: usize,
@@ -104,7 +105,10 @@ impl Counts {
             Outcome::SkippedAtRuntime => self.skipped_at_runtime += 1,
             Outcome::NotRun => self.not_run += 1,
             Outcome::Waived => self.waived += 1,
-            Outcome::WaivedButPassed => self.waived_but_passed += 1,
+            Outcome::WaivedButPassed => {
+                self.passed += 1;
+                self.waived_but_passed += 1;
+            }
             Outcome::WaivedNotRun => self.waived_not_run += 1,
         }
     }
@@ -130,8 +134,15 @@ pub struct WaiverUse {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum CheckInfo {
-    E2e { focus: String, skip: String, parallel: bool, ginkgo_args: Vec<String> },
-    Native { check: NativeCheck },
+    E2e {
+        focus: String,
+        skip: String,
+        parallel: bool,
+        ginkgo_args: Vec<String>,
+    },
+    Native {
+        check: NativeCheck,
+    },
 }
 
 /// The verdict for one test case.
@@ -174,7 +185,12 @@ pub enum Evidence<'a> {
 }
 
 /// Evaluates one test case.
-pub fn evaluate_testcase(tc: &Testcase, evidence: Evidence<'_>, waivers: &[Waiver], ctx: &ClusterContext) -> TestcaseVerdict {
+pub fn evaluate_testcase(
+    tc: &Testcase,
+    evidence: Evidence<'_>,
+    waivers: &[Waiver],
+    ctx: &ClusterContext,
+) -> TestcaseVerdict {
     let mut verdict = TestcaseVerdict {
         id: tc.id.clone(),
         module: tc.module.clone(),
@@ -199,7 +215,10 @@ pub fn evaluate_testcase(tc: &Testcase, evidence: Evidence<'_>, waivers: &[Waive
         Check::E2e(e) => e,
         Check::Native(n) => {
             verdict.verdict = Verdict::Missing;
-            verdict.reason = format!("not evaluated: the native {} check needs a live cluster and is not part of this evaluation", native_name(*n));
+            verdict.reason = format!(
+                "not evaluated: the native {} check needs a live cluster and is not part of this evaluation",
+                native_name(*n)
+            );
             return verdict;
         }
     };
@@ -215,12 +234,20 @@ pub fn evaluate_testcase(tc: &Testcase, evidence: Evidence<'_>, waivers: &[Waive
         Evidence::Report(r) => r,
     };
 
-    let covering: Vec<(&Waiver, WaiverStatus)> = waivers.iter().filter(|w| w.covers(tc)).map(|w| (w, w.status(ctx))).collect();
+    let covering: Vec<(&Waiver, WaiverStatus)> = waivers
+        .iter()
+        .filter(|w| w.covers(tc))
+        .map(|w| (w, w.status(ctx)))
+        .collect();
     let mut matched: Vec<Vec<String>> = vec![Vec::new(); covering.len()];
     // A test can appear twice (Ginkgo v1 retries); the worst result stands.
     let mut seen: HashMap<&str, usize> = HashMap::new();
 
-    for test in report.tests.iter().filter(|t| e2e.selection.selects(&t.name)) {
+    for test in report
+        .tests
+        .iter()
+        .filter(|t| e2e.selection.selects(&t.name))
+    {
         let mut waiver = None;
         for (i, (w, status)) in covering.iter().enumerate() {
             if w.matches(&test.name) {
@@ -233,13 +260,34 @@ pub fn evaluate_testcase(tc: &Testcase, evidence: Evidence<'_>, waivers: &[Waive
         let (outcome, message) = match (&test.result, waiver.is_some()) {
             (TestResult::Passed, false) => (Outcome::Passed, None),
             (TestResult::Passed, true) => (Outcome::WaivedButPassed, None),
-            (TestResult::Failed { message, .. }, w) => (if w { Outcome::Waived } else { Outcome::Failed }, Some(message.clone())),
-            (TestResult::Skipped(Skip::AtRuntime { reason }), w) => {
-                (if w { Outcome::WaivedNotRun } else { Outcome::SkippedAtRuntime }, Some(reason.clone()))
-            }
-            (TestResult::Skipped(_), w) => (if w { Outcome::WaivedNotRun } else { Outcome::NotRun }, None),
+            (TestResult::Failed { message, .. }, w) => (
+                if w { Outcome::Waived } else { Outcome::Failed },
+                Some(message.clone()),
+            ),
+            (TestResult::Skipped(Skip::AtRuntime { reason }), w) => (
+                if w {
+                    Outcome::WaivedNotRun
+                } else {
+                    Outcome::SkippedAtRuntime
+                },
+                Some(reason.clone()),
+            ),
+            (TestResult::Skipped(_), w) => (
+                if w {
+                    Outcome::WaivedNotRun
+                } else {
+                    Outcome::NotRun
+                },
+                None,
+            ),
         };
-        let record = TestVerdict { name: test.name.clone(), outcome, message, waiver, duration_seconds: test.duration };
+        let record = TestVerdict {
+            name: test.name.clone(),
+            outcome,
+            message,
+            waiver,
+            duration_seconds: test.duration,
+        };
         match seen.get(test.name.as_str()) {
             Some(&i) => {
                 if severity(outcome) > severity(verdict.tests[i].outcome) {
@@ -258,7 +306,9 @@ pub fn evaluate_testcase(tc: &Testcase, evidence: Evidence<'_>, waivers: &[Waive
     verdict.waivers = covering
         .iter()
         .zip(matched)
-        .filter(|((_, status), tests)| !tests.is_empty() || *status == WaiverStatus::Active || *status == WaiverStatus::Expired)
+        .filter(|((_, status), tests)| {
+            !tests.is_empty() || *status == WaiverStatus::Active || *status == WaiverStatus::Expired
+        })
         .map(|((w, status), tests)| WaiverUse {
             id: w.id.clone(),
             status: *status,
@@ -287,13 +337,32 @@ fn severity(o: Outcome) -> u8 {
 }
 
 fn judge(c: &Counts, format: GinkgoFormat) -> (Verdict, String) {
-    let waived = c.waived + c.waived_but_passed + c.waived_not_run;
-    let waived_note = if waived > 0 { format!(", {waived} waived") } else { String::new() };
+    let waived = c.waived + c.waived_not_run;
+    let mut waived_note = if waived > 0 {
+        format!(", {waived} waived")
+    } else {
+        String::new()
+    };
+    if c.waived_but_passed > 0 {
+        waived_note.push_str(&format!(
+            " ({} passed although waived)",
+            c.waived_but_passed
+        ));
+    }
     if c.failed > 0 {
-        return (Verdict::Fail, format!("{} of {} selected tests failed{waived_note}", c.failed, c.selected));
+        return (
+            Verdict::Fail,
+            format!(
+                "{} of {} selected tests failed{waived_note}",
+                c.failed, c.selected
+            ),
+        );
     }
     if c.selected == 0 {
-        return (Verdict::Abort, "the results contain no test that this selection selects".into());
+        return (
+            Verdict::Abort,
+            "the results contain no test that this selection selects".into(),
+        );
     }
     let did_not_run = c.not_run + c.skipped_at_runtime;
     if did_not_run > 0 {
@@ -305,12 +374,27 @@ fn judge(c: &Counts, format: GinkgoFormat) -> (Verdict, String) {
         } else {
             ""
         };
-        return (Verdict::Abort, format!("{did_not_run} of {} selected tests did not run{hint}", c.selected));
+        return (
+            Verdict::Abort,
+            format!(
+                "{did_not_run} of {} selected tests did not run{hint}",
+                c.selected
+            ),
+        );
     }
     if c.passed == 0 {
-        return (Verdict::Abort, format!("no selected test ran: all {} are waived", c.selected));
+        return (
+            Verdict::Abort,
+            format!("no selected test ran: all {} are waived", c.selected),
+        );
     }
-    (Verdict::Pass, format!("{} of {} selected tests passed{waived_note}", c.passed, c.selected))
+    (
+        Verdict::Pass,
+        format!(
+            "{} of {} selected tests passed{waived_note}",
+            c.passed, c.selected
+        ),
+    )
 }
 
 fn native_name(n: NativeCheck) -> &'static str {
@@ -321,13 +405,21 @@ fn native_name(n: NativeCheck) -> &'static str {
 }
 
 /// Rolls test case verdicts up into module verdicts for a target.
-pub fn rollup_modules(modules: &[(&Module, Vec<&Testcase>)], mut testcases: Vec<TestcaseVerdict>) -> Vec<ModuleVerdict> {
+pub fn rollup_modules(
+    modules: &[(&Module, Vec<&Testcase>)],
+    mut testcases: Vec<TestcaseVerdict>,
+) -> Vec<ModuleVerdict> {
     modules
         .iter()
         .map(|(m, wanted)| {
             let mine: Vec<TestcaseVerdict> = wanted
                 .iter()
-                .filter_map(|tc| testcases.iter().position(|v| v.id == tc.id).map(|i| testcases.remove(i)))
+                .filter_map(|tc| {
+                    testcases
+                        .iter()
+                        .position(|v| v.id == tc.id)
+                        .map(|i| testcases.remove(i))
+                })
                 .collect();
             ModuleVerdict {
                 id: m.id.clone(),
@@ -364,7 +456,12 @@ impl From<&Target<'_>> for TargetInfo {
                 version: Some(version.version.clone()),
                 name: scope.name.clone(),
             },
-            Target::Module(m) => TargetInfo { kind: "module", id: m.id.clone(), version: None, name: m.name.clone() },
+            Target::Module(m) => TargetInfo {
+                kind: "module",
+                id: m.id.clone(),
+                version: None,
+                name: m.name.clone(),
+            },
             Target::Testcase { testcase, .. } => TargetInfo {
                 kind: "testcase",
                 id: testcase.id.clone(),
@@ -382,20 +479,43 @@ mod tests {
     #[test]
     fn precedence_is_fail_missing_abort_pass() {
         assert_eq!(overall([Verdict::Pass, Verdict::Abort]), Verdict::Abort);
-        assert_eq!(overall([Verdict::Abort, Verdict::Missing, Verdict::Pass]), Verdict::Missing);
+        assert_eq!(
+            overall([Verdict::Abort, Verdict::Missing, Verdict::Pass]),
+            Verdict::Missing
+        );
         assert_eq!(overall([Verdict::Missing, Verdict::Fail]), Verdict::Fail);
         assert_eq!(overall([]), Verdict::Missing);
     }
 
     #[test]
     fn a_selection_that_ran_nothing_is_never_pass() {
-        let c = Counts { selected: 0, ..Default::default() };
+        let c = Counts {
+            selected: 0,
+            ..Default::default()
+        };
         assert_eq!(judge(&c, GinkgoFormat::V2).0, Verdict::Abort);
-        let all_waived = Counts { selected: 3, waived_not_run: 3, ..Default::default() };
+        let all_waived = Counts {
+            selected: 3,
+            waived_not_run: 3,
+            ..Default::default()
+        };
         assert_eq!(judge(&all_waived, GinkgoFormat::V2).0, Verdict::Abort);
-        let partly = Counts { selected: 3, passed: 2, not_run: 1, ..Default::default() };
+        let partly = Counts {
+            selected: 3,
+            passed: 2,
+            not_run: 1,
+            ..Default::default()
+        };
         assert_eq!(judge(&partly, GinkgoFormat::V2).0, Verdict::Abort);
-        let failed_and_not_run = Counts { selected: 3, failed: 1, not_run: 2, ..Default::default() };
-        assert_eq!(judge(&failed_and_not_run, GinkgoFormat::V2).0, Verdict::Fail);
+        let failed_and_not_run = Counts {
+            selected: 3,
+            failed: 1,
+            not_run: 2,
+            ..Default::default()
+        };
+        assert_eq!(
+            judge(&failed_and_not_run, GinkgoFormat::V2).0,
+            Verdict::Fail
+        );
     }
 }

@@ -14,7 +14,9 @@ use regex::Regex;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use crate::catalog::{Catalog, LoadError, Problem, SourceFile, SourceLocation, Testcase, yaml_problem};
+use crate::catalog::{
+    Catalog, LoadError, Problem, SourceFile, SourceLocation, Testcase, yaml_problem,
+};
 use crate::cni::{self, Cni};
 use crate::testname;
 
@@ -124,7 +126,12 @@ impl Waiver {
             return WaiverStatus::KubernetesVersionMismatch;
         }
         if let Some(req) = &self.cni_version
-            && !ctx.cni.version.as_deref().and_then(parse_version).is_some_and(|v| req.matches(&v))
+            && !ctx
+                .cni
+                .version
+                .as_deref()
+                .and_then(parse_version)
+                .is_some_and(|v| req.matches(&v))
         {
             return WaiverStatus::CniVersionMismatch;
         }
@@ -160,23 +167,37 @@ pub fn load(files: &[SourceFile], catalog: &Catalog) -> Result<Vec<Waiver>, Load
                 continue;
             }
         };
-        let at = |l: &serde_saphyr::Location| SourceLocation { file: file.name.clone(), line: l.line(), column: l.column() };
+        let at = |l: &serde_saphyr::Location| SourceLocation {
+            file: file.name.clone(),
+            line: l.line(),
+            column: l.column(),
+        };
         let cni = match raw.cni.value.to_ascii_lowercase().as_str() {
             "any" => CniScope::Any,
             name if cni::KNOWN.contains(&name) => CniScope::Named(name.to_string()),
             other => {
                 problems.push(Problem {
                     at: at(&raw.cni.referenced),
-                    message: format!("unknown CNI {other:?} (known: any, {})", cni::KNOWN.join(", ")),
+                    message: format!(
+                        "unknown CNI {other:?} (known: any, {})",
+                        cni::KNOWN.join(", ")
+                    ),
                 });
                 continue;
             }
         };
         for w in raw.waivers {
             let here = at(&w.id.referenced);
-            let mut problem = |at: SourceLocation, message: String| problems.push(Problem { at, message });
+            let mut problem =
+                |at: SourceLocation, message: String| problems.push(Problem { at, message });
             if let Some(first) = ids.get(&w.id.value) {
-                problem(here.clone(), format!("duplicate waiver id {:?} (first defined at {first})", w.id.value));
+                problem(
+                    here.clone(),
+                    format!(
+                        "duplicate waiver id {:?} (first defined at {first})",
+                        w.id.value
+                    ),
+                );
             } else {
                 ids.insert(w.id.value.clone(), here.clone());
             }
@@ -185,32 +206,56 @@ pub fn load(files: &[SourceFile], catalog: &Catalog) -> Result<Vec<Waiver>, Load
             } else if let Some((_, tc)) = catalog.testcase(&w.standard.value) {
                 AppliesTo::Testcase(tc.id.clone())
             } else {
-                problem(at(&w.standard.referenced), format!("waiver refers to unknown standard or test case {:?}", w.standard.value));
+                problem(
+                    at(&w.standard.referenced),
+                    format!(
+                        "waiver refers to unknown standard or test case {:?}",
+                        w.standard.value
+                    ),
+                );
                 continue;
             };
             let test = match Regex::new(&w.test.value) {
                 Ok(r) => r,
                 Err(e) => {
-                    problem(at(&w.test.referenced), format!("invalid test regex: {}", e.to_string().split_whitespace().collect::<Vec<_>>().join(" ")));
+                    problem(
+                        at(&w.test.referenced),
+                        format!(
+                            "invalid test regex: {}",
+                            e.to_string()
+                                .split_whitespace()
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                        ),
+                    );
                     continue;
                 }
             };
             if w.reason.trim().is_empty() {
                 problem(here.clone(), "reason must not be empty".into());
             }
-            if !(w.tracking.value.starts_with("https://") || w.tracking.value.starts_with("http://")) {
-                problem(at(&w.tracking.referenced), format!("tracking must be a URL, got {:?}", w.tracking.value));
+            if !(w.tracking.value.starts_with("https://")
+                || w.tracking.value.starts_with("http://"))
+            {
+                problem(
+                    at(&w.tracking.referenced),
+                    format!("tracking must be a URL, got {:?}", w.tracking.value),
+                );
             }
-            let mut range = |field: &Option<Spanned<String>>, what: &str| -> Option<semver::VersionReq> {
-                let f = field.as_ref()?;
-                match semver::VersionReq::parse(&f.value) {
-                    Ok(r) => Some(r),
-                    Err(e) => {
-                        problems.push(Problem { at: at(&f.referenced), message: format!("invalid {what} version range {:?}: {e}", f.value) });
-                        None
+            let mut range =
+                |field: &Option<Spanned<String>>, what: &str| -> Option<semver::VersionReq> {
+                    let f = field.as_ref()?;
+                    match semver::VersionReq::parse(&f.value) {
+                        Ok(r) => Some(r),
+                        Err(e) => {
+                            problems.push(Problem {
+                                at: at(&f.referenced),
+                                message: format!("invalid {what} version range {:?}: {e}", f.value),
+                            });
+                            None
+                        }
                     }
-                }
-            };
+                };
             let kubernetes = range(&w.kubernetes, "kubernetes");
             let cni_version = range(&w.cni_version, "cni");
             waivers.push(Waiver {
@@ -249,13 +294,22 @@ pub fn from_scs_ok_to_fail(file: &SourceFile) -> Result<Vec<Waiver>, LoadError> 
         regex: Spanned<String>,
         reason: String,
     }
-    let parsed: ScsFile = serde_saphyr::from_str(&file.text).map_err(|e| LoadError { problems: vec![yaml_problem(&file.name, &e)] })?;
+    let parsed: ScsFile = serde_saphyr::from_str(&file.text).map_err(|e| LoadError {
+        problems: vec![yaml_problem(&file.name, &e)],
+    })?;
     let mut problems = Vec::new();
     let mut waivers = Vec::new();
     for (i, entry) in parsed.ok_to_fail.into_iter().enumerate() {
-        let at = SourceLocation { file: file.name.clone(), line: entry.regex.referenced.line(), column: entry.regex.referenced.column() };
+        let at = SourceLocation {
+            file: file.name.clone(),
+            line: entry.regex.referenced.line(),
+            column: entry.regex.referenced.column(),
+        };
         if entry.regex.value.is_empty() || entry.reason.trim().is_empty() {
-            problems.push(Problem { at, message: "okToFail entries need a non-empty regex and reason".into() });
+            problems.push(Problem {
+                at,
+                message: "okToFail entries need a non-empty regex and reason".into(),
+            });
             continue;
         }
         match Regex::new(&entry.regex.value) {
@@ -271,15 +325,31 @@ pub fn from_scs_ok_to_fail(file: &SourceFile) -> Result<Vec<Waiver>, LoadError> 
                 cni_version: None,
                 origin: at,
             }),
-            Err(e) => problems.push(Problem { at, message: format!("invalid regex: {}", e.to_string().split_whitespace().collect::<Vec<_>>().join(" ")) }),
+            Err(e) => problems.push(Problem {
+                at,
+                message: format!(
+                    "invalid regex: {}",
+                    e.to_string()
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ),
+            }),
         }
     }
-    if problems.is_empty() { Ok(waivers) } else { Err(LoadError { problems }) }
+    if problems.is_empty() {
+        Ok(waivers)
+    } else {
+        Err(LoadError { problems })
+    }
 }
 
 fn first_url(text: &str) -> Option<String> {
     let start = text.find("https://").or_else(|| text.find("http://"))?;
-    let url: String = text[start..].chars().take_while(|c| !c.is_whitespace() && !matches!(c, ')' | '"' | '\'' | ',')).collect();
+    let url: String = text[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace() && !matches!(c, ')' | '"' | '\'' | ','))
+        .collect();
     Some(url)
 }
 
@@ -310,9 +380,15 @@ mod tests {
 
     #[test]
     fn versions_drop_vendor_suffixes() {
-        assert_eq!(parse_version("v1.31.4-gke.1256000"), Some(semver::Version::new(1, 31, 4)));
+        assert_eq!(
+            parse_version("v1.31.4-gke.1256000"),
+            Some(semver::Version::new(1, 31, 4))
+        );
         assert_eq!(parse_version("1.33"), Some(semver::Version::new(1, 33, 0)));
-        assert_eq!(parse_version("v1.16.3+build"), Some(semver::Version::new(1, 16, 3)));
+        assert_eq!(
+            parse_version("v1.16.3+build"),
+            Some(semver::Version::new(1, 16, 3))
+        );
         assert_eq!(parse_version("latest"), None);
     }
 
@@ -322,7 +398,13 @@ mod tests {
             first_url("Fails when … (only ExternalIP): https://github.com/kubernetes/kubernetes/issues/136626").as_deref(),
             Some("https://github.com/kubernetes/kubernetes/issues/136626")
         );
-        assert_eq!(first_url("Flaky test. Fix in v1.36 (https://github.com/kubernetes/kubernetes/pull/136715)").as_deref(), Some("https://github.com/kubernetes/kubernetes/pull/136715"));
+        assert_eq!(
+            first_url(
+                "Flaky test. Fix in v1.36 (https://github.com/kubernetes/kubernetes/pull/136715)"
+            )
+            .as_deref(),
+            Some("https://github.com/kubernetes/kubernetes/pull/136715")
+        );
         assert_eq!(first_url("no link"), None);
     }
 }

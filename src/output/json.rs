@@ -1,0 +1,11 @@
+//! `verdict.json`: the versioned, machine-readable verdict (schema: `docs/verdict.schema.json`).
+
+use crate::certify::Certification;
+
+/// Renders the document as pretty-printed JSON.
+pub fn render(cert: &Certification) -> String {
+    let mut s =
+        serde_json::to_string_pretty(cert).expect("the verdict document is always serialisable");
+    s.push('\n');
+    s
+}
