@@ -285,18 +285,18 @@ pub async fn exec_output(
     loop {
         let ap = kube::api::AttachParams::default().stdout(true).stderr(true);
         let attempt = async {
-            let mut proc = pods.exec(pod, command.iter().copied(), &ap).await?;
+            let mut proc = pods.exec(pod, command.iter().copied(), &ap).await.map_err(|e| e.to_string())?;
             let mut stdout = proc.stdout().expect("stdout requested");
             let mut stderr = proc.stderr().expect("stderr requested");
             let status = proc.take_status().expect("status");
             let mut out = Vec::new();
             let mut err = Vec::new();
             let (r1, r2) = tokio::join!(stdout.read_to_end(&mut out), stderr.read_to_end(&mut err));
-            r1.map_err(kube::Error::ReadEvents)?;
-            r2.map_err(kube::Error::ReadEvents)?;
+            r1.map_err(|e| format!("reading stdout: {e}"))?;
+            r2.map_err(|e| format!("reading stderr: {e}"))?;
             let status = status.await;
-            proc.join().await?;
-            Ok::<_, kube::Error>((out, err, status))
+            proc.join().await.map_err(|e| e.to_string())?;
+            Ok::<_, String>((out, err, status))
         };
         let result = tokio::time::timeout(timeout, attempt).await;
         let retry_reason = match result {
@@ -312,7 +312,7 @@ pub async fn exec_output(
                     return (out, status);
                 }
             }
-            Ok(Err(e)) => format!("{e}"),
+            Ok(Err(e)) => e,
             Err(_) => format!("exec did not finish within {timeout:?}"),
         };
         if tokio::time::Instant::now() >= deadline {
