@@ -6,7 +6,7 @@ REPO_ROOT="$(cd "$TESTENV_SRC/.." && pwd)"
 # Cache dir for binaries, logs and runtime state (outside the source tree).
 TESTENV_DIR="${TESTENV_DIR:-$REPO_ROOT/target/testenv}"
 mkdir -p "$TESTENV_DIR"
-TESTENV_DIR="$(cd "$TESTENV_DIR" && pwd)"
+TESTENV_DIR="$(cd "$TESTENV_DIR" && pwd -P)"
 BIN_DIR="$TESTENV_DIR/bin"          # built binaries + kwok CRDs/stages (kept by `down`)
 RUN_DIR="$TESTENV_DIR/run"          # certs, etcd data, pids, kubeconfigs (removed by `down`)
 LOG_DIR="$TESTENV_DIR/logs"         # one log per component (kept by `down`, truncated by `up`)
@@ -52,7 +52,7 @@ component_pid() {
   [ -n "$pid" ] || return 1
   exe="$(readlink "/proc/$pid/exe" 2>/dev/null)" || return 1
   exe="${exe% (deleted)}"
-  [ "$exe" = "$BIN_DIR/$1" ] || return 1
+  [ "$exe" = "$(readlink -f "$BIN_DIR/$1")" ] || return 1
   echo "$pid"
 }
 
