@@ -3,7 +3,10 @@
 //! Wiring (in the binary's subcommand enum):
 //!
 //! ```ignore
-//! Command::Publish(args) => scs_conformance::publish::cli::run(&args),
+//! /// Sign a report and upload it to the SCS compliance monitor.
+//! Publish(scs_conformance::publish::cli::PublishArgs),
+//! // in the dispatch (handlers return Result<u8, Failure>); run_stdio prints its own messages:
+//! Command::Publish(args) => Ok(scs_conformance::publish::cli::run_stdio(&args)),
 //! ```
 //!
 //! Exit codes: 0 stored (or already stored: 409), 1 the monitor rejected the report (401, 415,
@@ -99,6 +102,15 @@ pub fn run(args: &PublishArgs) -> ExitCode {
         &mut std::io::stderr().lock(),
     );
     ExitCode::from(code)
+}
+
+/// [`run`] returning the exit code as a number (outcome on stdout, `error: …` on stderr).
+pub fn run_stdio(args: &PublishArgs) -> u8 {
+    run_with(
+        args,
+        &mut std::io::stdout().lock(),
+        &mut std::io::stderr().lock(),
+    )
 }
 
 /// [`run`] with explicit output streams; returns the exit code.
