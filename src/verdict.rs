@@ -161,6 +161,12 @@ pub struct TestcaseVerdict {
     /// Waivers that cover this test case, with their status; expired ones included.
     pub waivers: Vec<WaiverUse>,
     pub tests: Vec<TestVerdict>,
+    /// Findings of a native check.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<String>,
+    /// Warnings that did not change the verdict.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// The verdict for one module.
@@ -174,14 +180,29 @@ pub struct ModuleVerdict {
     pub testcases: Vec<TestcaseVerdict>,
 }
 
-/// The e2e evidence a test case is judged on.
+/// The result of a native (non-e2e) check, e.g. SCS-0210's version policy.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NativeOutcome {
+    pub verdict: Verdict,
+    /// One sentence saying why.
+    pub reason: String,
+    /// What the check found, one finding per line (e.g. `node cp-1: no topology.kubernetes.io/zone`).
+    pub findings: Vec<String>,
+    /// Problems that do not change the verdict (e.g. stale release data).
+    pub warnings: Vec<String>,
+}
+
+/// The evidence a test case is judged on.
 #[derive(Debug, Clone, Copy)]
 pub enum Evidence<'a> {
-    /// No e2e run for this test case.
+    /// Nothing was run for this test case.
     None,
     /// The run produced no report, and why.
     Broken(&'a str),
+    /// An e2e report.
     Report(&'a E2eReport),
+    /// The result of a native check.
+    Native(&'a NativeOutcome),
 }
 
 /// Evaluates one test case.
@@ -210,20 +231,33 @@ pub fn evaluate_testcase(
         counts: Counts::default(),
         waivers: Vec::new(),
         tests: Vec::new(),
+        findings: Vec::new(),
+        warnings: Vec::new(),
     };
     let e2e = match &tc.check {
         Check::E2e(e) => e,
         Check::Native(n) => {
-            verdict.verdict = Verdict::Missing;
-            verdict.reason = format!(
-                "not evaluated: the native {} check needs a live cluster and is not part of this evaluation",
-                native_name(*n)
-            );
+            match evidence {
+                Evidence::Native(outcome) => {
+                    verdict.verdict = outcome.verdict;
+                    verdict.reason = outcome.reason.clone();
+                    verdict.findings = outcome.findings.clone();
+                    verdict.warnings = outcome.warnings.clone();
+                }
+                Evidence::Broken(why) => verdict.reason = why.to_string(),
+                Evidence::None | Evidence::Report(_) => {
+                    verdict.verdict = Verdict::Missing;
+                    verdict.reason = format!(
+                        "not evaluated: the native {} check needs a live cluster",
+                        native_name(*n)
+                    );
+                }
+            }
             return verdict;
         }
     };
     let report = match evidence {
-        Evidence::None => {
+        Evidence::None | Evidence::Native(_) => {
             verdict.reason = "no e2e results for this test case".into();
             return verdict;
         }

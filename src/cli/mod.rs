@@ -49,6 +49,8 @@ enum Command {
     Waivers(listing::WaiverArgs),
     /// Print an inventory (every spec of the e2e suite) from an e2e JUnit report.
     Inventory(listing::InventoryArgs),
+    /// Sign a report and upload it to the SCS compliance monitor.
+    Publish(scs_conformance::publish::cli::PublishArgs),
 }
 
 /// A failed command: a message for stderr and the exit code.
@@ -82,6 +84,7 @@ pub fn main() -> ExitCode {
         Command::Standards => listing::standards(&cli.defs),
         Command::Waivers(args) => listing::waivers(&cli.defs, args),
         Command::Inventory(args) => listing::inventory(args),
+        Command::Publish(args) => Ok(scs_conformance::publish::cli::run_stdio(&args)),
     };
     match result {
         Ok(code) => ExitCode::from(code),
