@@ -110,7 +110,7 @@ pub fn parse(xml: &[u8]) -> Result<E2eReport, JunitError> {
     let mut saw_v2_marker = false;
     let mut saw_root = false;
     // Element stack depth, to detect a document that ends inside an element.
-    let mut open: Vec<Vec<u8>> = Vec::new();
+    let mut open: Vec<Element> = Vec::new();
     let mut current: Option<Pending> = None;
     // Text of the <failure>/<error> element being read, if any.
     let mut capture: Option<String> = None;
@@ -124,20 +124,21 @@ pub fn parse(xml: &[u8]) -> Result<E2eReport, JunitError> {
         match event {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let is_empty = matches!(event, Event::Empty(_));
-                let name = e.local_name().as_ref().to_vec();
+                let local = e.local_name();
+                let name = local.as_ref();
                 if !saw_root {
                     if name != b"testsuites" && name != b"testsuite" {
                         return Err(JunitError::NotJunit {
                             line: line_at(pos),
                             message: format!(
                                 "root element is <{}>, expected <testsuites> or <testsuite>",
-                                String::from_utf8_lossy(&name)
+                                String::from_utf8_lossy(name)
                             ),
                         });
                     }
                     saw_root = true;
                 }
-                match name.as_slice() {
+                match name {
                     b"testcase" => {
                         let tc =
                             Pending::from_start(e).map_err(|message| JunitError::NotJunit {
@@ -153,7 +154,7 @@ pub fn parse(xml: &[u8]) -> Result<E2eReport, JunitError> {
                     }
                     b"failure" | b"error" | b"skipped" => {
                         if let Some(tc) = current.as_mut() {
-                            tc.child_start(&name, e);
+                            tc.child_start(name, e);
                             if !is_empty && name != b"skipped" {
                                 capture = Some(String::new());
                             }
@@ -162,13 +163,12 @@ pub fn parse(xml: &[u8]) -> Result<E2eReport, JunitError> {
                     _ => {}
                 }
                 if !is_empty {
-                    open.push(name);
+                    open.push(Element::of(name));
                 }
             }
             Event::End(ref e) => {
-                let name = e.local_name().as_ref().to_vec();
                 open.pop();
-                match name.as_slice() {
+                match e.local_name().as_ref() {
                     b"testcase" => {
                         if let Some(tc) = current.take() {
                             push_test(&mut tests, tc, &mut saw_v2_marker);
@@ -212,7 +212,7 @@ pub fn parse(xml: &[u8]) -> Result<E2eReport, JunitError> {
             line: line_at(xml.len() as u64),
             message: format!(
                 "document ends inside <{}>: the file is truncated",
-                String::from_utf8_lossy(unclosed)
+                unclosed.name()
             ),
         });
     }
@@ -239,6 +239,53 @@ pub fn parse(xml: &[u8]) -> Result<E2eReport, JunitError> {
         }
     }
     Ok(E2eReport { format, tests })
+}
+
+/// An open element, for the message about a truncated document (without allocating per element).
+#[derive(Clone, Copy)]
+enum Element {
+    Testsuites,
+    Testsuite,
+    Testcase,
+    Failure,
+    Error,
+    Skipped,
+    SystemOut,
+    SystemErr,
+    Properties,
+    Other,
+}
+
+impl Element {
+    fn of(name: &[u8]) -> Self {
+        match name {
+            b"testsuites" => Self::Testsuites,
+            b"testsuite" => Self::Testsuite,
+            b"testcase" => Self::Testcase,
+            b"failure" => Self::Failure,
+            b"error" => Self::Error,
+            b"skipped" => Self::Skipped,
+            b"system-out" => Self::SystemOut,
+            b"system-err" => Self::SystemErr,
+            b"properties" => Self::Properties,
+            _ => Self::Other,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Testsuites => "testsuites",
+            Self::Testsuite => "testsuite",
+            Self::Testcase => "testcase",
+            Self::Failure => "failure",
+            Self::Error => "error",
+            Self::Skipped => "skipped",
+            Self::SystemOut => "system-out",
+            Self::SystemErr => "system-err",
+            Self::Properties => "properties",
+            Self::Other => "an element",
+        }
+    }
 }
 
 /// A testcase whose children are still being read.
@@ -325,8 +372,12 @@ impl Pending {
         } else {
             TestResult::Passed
         };
+        let mut name = self.name;
+        let start = name.len() - testname::spec_text(&name).len() - trailing_ws(&name);
+        name.truncate(name.trim_end().len());
+        name.drain(..start);
         E2eTest {
-            name: testname::spec_text(&self.name).to_string(),
+            name,
             result,
             duration: self.duration,
         }
@@ -360,6 +411,10 @@ fn push_test(tests: &mut Vec<E2eTest>, tc: Pending, saw_v2_marker: &mut bool) {
         *saw_v2_marker = true;
     }
     tests.push(tc.finish());
+}
+
+fn trailing_ws(s: &str) -> usize {
+    s.len() - s.trim_end().len()
 }
 
 fn line_of(xml: &[u8], pos: u64) -> usize {
