@@ -28,7 +28,8 @@ KWOK_PORT="${TESTENV_KWOK_PORT:-30250}"
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
 BINARIES=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok sonobuoy)
 
-log() { echo "testenv: $*" >&2; }
+TESTENV_T0="${EPOCHREALTIME:-0}"
+log() { printf "testenv: [%5.1fs] %s\n" "$(awk "BEGIN{print ${EPOCHREALTIME:-0} - $TESTENV_T0}")" "$*" >&2; }
 die() { echo "testenv: ERROR: $*" >&2; exit 1; }
 
 # Holds an exclusive lock on $LOCK_FILE on fd 9 for the rest of the script.
@@ -42,6 +43,13 @@ take_lock() {
 }
 
 pid_file() { echo "$RUN_DIR/$1.pid"; }
+
+# True while process $1 exists and is not a zombie (an exited child waits to be reaped by init).
+alive() {
+  local state
+  state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" || return 1
+  [ -n "$state" ] && [ "$state" != Z ]
+}
 
 # Prints the pid of component $1 if its pid file names a live process running our binary.
 component_pid() {
@@ -65,13 +73,13 @@ stop_components() {
       log "stopping $c (pid $pid)"
       kill -TERM "$pid" 2>/dev/null || true
       for ((n = 0; n < 100; n++)); do
-        kill -0 "$pid" 2>/dev/null || break
+        alive "$pid" || break
         sleep 0.1
       done
-      if kill -0 "$pid" 2>/dev/null; then
+      if alive "$pid"; then
         log "$c (pid $pid) did not exit after 10s; sending SIGKILL"
         kill -KILL "$pid" 2>/dev/null || true
-        for ((n = 0; n < 50; n++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        for ((n = 0; n < 50; n++)); do alive "$pid" || break; sleep 0.1; done
       fi
     fi
     rm -f "$(pid_file "$c")"
