@@ -51,10 +51,10 @@ pub fn kubeconfig_path() -> Result<PathBuf, String> {
 }
 
 fn start() -> Result<PathBuf, String> {
-    if let Ok(p) = std::env::var("TESTENV_KUBECONFIG") {
-        if !p.is_empty() {
-            return Ok(PathBuf::from(p));
-        }
+    if let Ok(p) = std::env::var("TESTENV_KUBECONFIG")
+        && !p.is_empty()
+    {
+        return Ok(PathBuf::from(p));
     }
     let up = repo_root().join("testenv").join("up");
     let out = Command::new(&up)
@@ -285,7 +285,10 @@ pub async fn exec_output(
     loop {
         let ap = kube::api::AttachParams::default().stdout(true).stderr(true);
         let attempt = async {
-            let mut proc = pods.exec(pod, command.iter().copied(), &ap).await.map_err(|e| e.to_string())?;
+            let mut proc = pods
+                .exec(pod, command.iter().copied(), &ap)
+                .await
+                .map_err(|e| e.to_string())?;
             let mut stdout = proc.stdout().expect("stdout requested");
             let mut stderr = proc.stderr().expect("stderr requested");
             let status = proc.take_status().expect("status");
