@@ -1,5 +1,6 @@
 # Shared settings for testenv/{build,up,down,kubectl,smoke}. Sourced, not executed.
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # variables are used by the scripts that source this file
 
 TESTENV_SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$TESTENV_SRC/.." && pwd)"
