@@ -72,6 +72,39 @@ impl ReportContext {
     }
 }
 
+/// CLI options for the SCS report, to flatten into a command's args (`verdict`, `run`):
+/// `--subject NAME` turns the report on; `-a/--assign KEY=VALUE` fills `run.assignment`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ScsReportArgs {
+    /// Also write report.yaml in SCS's compliance-report format for this subject (the name the
+    /// compliance monitor knows the cluster by, e.g. syself-1.35).
+    #[arg(long, value_name = "NAME")]
+    pub subject: Option<String>,
+    /// A variable for the report's run.assignment, as SCS's `-a` (e.g. kubeconfig=PATH);
+    /// repeatable.
+    #[arg(short = 'a', long = "assign", value_name = "KEY=VALUE", value_parser = parse_assignment)]
+    pub assign: Vec<(String, String)>,
+}
+
+impl ScsReportArgs {
+    /// The report context when `--subject` was given: now, this process's argv, the assignments,
+    /// and `forced_version` (the `--version` the user passed, if any).
+    pub fn context(&self, forced_version: Option<&str>) -> Option<ReportContext> {
+        let subject = self.subject.as_ref()?;
+        let mut ctx = ReportContext::now(subject.clone());
+        ctx.assignment = self.assign.iter().cloned().collect();
+        ctx.forced_version = forced_version.map(str::to_string);
+        Some(ctx)
+    }
+}
+
+fn parse_assignment(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("expected KEY=VALUE, got {s:?}")),
+    }
+}
+
 /// Why a report could not be produced.
 #[derive(Debug, thiserror::Error)]
 pub enum ScsReportError {
@@ -403,6 +436,33 @@ fn q(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cli_args_build_the_context() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            report: ScsReportArgs,
+        }
+        let cli = Cli::parse_from([
+            "x",
+            "--subject",
+            "s-1.35",
+            "-a",
+            "kubeconfig=k.yaml",
+            "--assign",
+            "subject_root=.",
+        ]);
+        let ctx = cli.report.context(Some("v1")).unwrap();
+        assert_eq!(ctx.subject, "s-1.35");
+        assert_eq!(ctx.assignment["kubeconfig"], "k.yaml");
+        assert_eq!(ctx.assignment["subject_root"], ".");
+        assert_eq!(ctx.forced_version.as_deref(), Some("v1"));
+        assert!(Cli::try_parse_from(["x", "-a", "novalue"]).is_err());
+        let none = Cli::parse_from(["x"]);
+        assert!(none.report.context(None).is_none());
+    }
 
     #[test]
     fn quoting_escapes_what_yaml_loaders_reject() {
