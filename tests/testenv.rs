@@ -249,3 +249,19 @@ async fn exec_runs_local_command_with_binary_output() {
         "unexpected exec output"
     );
 }
+
+#[tokio::test]
+async fn cluster_exec_covers_every_pod_of_the_namespace() {
+    let ns = testenv::namespace("cluster-exec").await;
+    let pods: Api<Pod> = ns.api();
+    pods.create(&PostParams::default(), &pod("any-name"))
+        .await
+        .expect("create pod");
+    testenv::wait_pod_running(&pods, "any-name", TIMEOUT).await;
+    let dir = tempfile::tempdir().unwrap();
+    ns.local_exec_for_all_pods(dir.path(), &[("WHO", "cluster-exec")])
+        .await;
+    let (out, _) =
+        testenv::exec_output(&pods, "any-name", &["sh", "-c", "echo $WHO"], TIMEOUT).await;
+    assert_eq!(String::from_utf8(out).unwrap(), "cluster-exec\n");
+}

@@ -122,6 +122,7 @@ pub struct TestNamespace {
     pub name: String,
     pub client: Client,
     kubeconfig: PathBuf,
+    cluster_exec: std::sync::atomic::AtomicBool,
 }
 
 impl TestNamespace {
@@ -133,6 +134,37 @@ impl TestNamespace {
     {
         Api::namespaced(self.client.clone(), &self.name)
     }
+
+    /// Makes `exec` into ANY pod of this namespace (any container) run the requested command
+    /// locally in `work_dir` with `envs`, through a kwok `ClusterExec` named like the namespace
+    /// (`selector.matchNamespaces: [<namespace>]`), deleted when this guard is dropped. Useful
+    /// for pods with generated names. A per-pod [`create_local_exec`] takes precedence.
+    pub async fn local_exec_for_all_pods(&self, work_dir: &Path, envs: &[(&str, &str)]) {
+        let ar = ApiResource::from_gvk(&GroupVersionKind::gvk(
+            "kwok.x-k8s.io",
+            "v1alpha1",
+            "ClusterExec",
+        ));
+        let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &ar);
+        let mut obj = DynamicObject::new(&self.name, &ar);
+        obj.data = serde_json::json!({
+            "spec": {
+                "selector": {"matchNamespaces": [self.name]},
+                "execs": [{"local": {"workDir": work_dir.to_string_lossy(), "envs": env_list(envs)}}]
+            }
+        });
+        self.cluster_exec
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        api.create(&PostParams::default(), &obj)
+            .await
+            .unwrap_or_else(|e| panic!("creating kwok ClusterExec {}: {e}", self.name));
+    }
+}
+
+fn env_list(envs: &[(&str, &str)]) -> Vec<serde_json::Value> {
+    envs.iter()
+        .map(|(k, v)| serde_json::json!({"name": k, "value": v}))
+        .collect()
 }
 
 impl Drop for TestNamespace {
@@ -142,6 +174,18 @@ impl Drop for TestNamespace {
             return;
         }
         // Synchronous on purpose: Drop can't await, and the test's runtime may be shutting down.
+        if self.cluster_exec.load(std::sync::atomic::Ordering::SeqCst) {
+            let _ = Command::new(kubectl_binary())
+                .arg("--kubeconfig")
+                .arg(&self.kubeconfig)
+                .args([
+                    "delete",
+                    "clusterexecs.kwok.x-k8s.io",
+                    &self.name,
+                    "--ignore-not-found",
+                ])
+                .output();
+        }
         let _ = Command::new(kubectl_binary())
             .arg("--kubeconfig")
             .arg(&self.kubeconfig)
@@ -188,6 +232,7 @@ pub async fn namespace(prefix: &str) -> TestNamespace {
         name,
         client,
         kubeconfig: kubeconfig(),
+        cluster_exec: Default::default(),
     }
 }
 
@@ -256,10 +301,7 @@ pub async fn create_local_exec(
 ) {
     let ar = kwok_exec_resource();
     let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &ar);
-    let envs: Vec<_> = envs
-        .iter()
-        .map(|(k, v)| serde_json::json!({"name": k, "value": v}))
-        .collect();
+    let envs = env_list(envs);
     let mut obj = DynamicObject::new(pod, &ar).within(namespace);
     obj.data = serde_json::json!({
         "spec": {"execs": [{"local": {"workDir": work_dir.to_string_lossy(), "envs": envs}}]}
