@@ -63,6 +63,7 @@ fn benches(c: &mut Criterion) {
         certify::ClusterFacts {
             kubernetes_version: None,
             cni: ctx.cni.clone(),
+            nodes: Vec::new(),
         },
         None,
     );

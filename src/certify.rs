@@ -20,6 +20,9 @@ pub struct ClusterFacts {
     /// Server `gitVersion`, when known.
     pub kubernetes_version: Option<String>,
     pub cni: Cni,
+    /// The nodes, when the cluster was asked (live runs).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<crate::cluster::NodeInfo>,
 }
 
 /// Where e2e results came from.
@@ -67,6 +70,9 @@ pub struct Certification {
     pub cluster: ClusterFacts,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub results: Option<ResultsInfo>,
+    /// Facts of a live run (`scs-conformance run`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run: Option<crate::run::RunRecord>,
     pub modules: Vec<ModuleVerdict>,
 }
 
@@ -106,6 +112,7 @@ pub fn certify<'a>(
         verdict: verdict::overall(modules.iter().map(|m| m.verdict)),
         cluster: facts,
         results,
+        run: None,
         modules,
     }
 }

@@ -70,6 +70,7 @@ fn certify(catalog: &Catalog, target: &str, results_path: &Path) -> Certificatio
         ClusterFacts {
             kubernetes_version,
             cni,
+            nodes: Vec::new(),
         },
         Some(ResultsInfo::from(&results)),
     )

@@ -3,6 +3,7 @@
 mod context;
 mod listing;
 mod plan;
+mod run;
 mod verdict;
 
 use std::path::PathBuf;
@@ -39,6 +40,10 @@ pub struct Definitions {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Certify the cluster of a kubeconfig: launch Sonobuoy, follow, retrieve, evaluate, clean up.
+    Run(run::Args),
+    /// Remove leftovers of earlier runs (namespace, cluster role and binding, e2e namespaces).
+    Cleanup(run::CleanupArgs),
     /// Evaluate existing Sonobuoy results (tarball, directory or junit_01.xml) offline.
     Verdict(verdict::Args),
     /// Show the exact e2e focus/skip for a standard and, from an inventory, what it selects.
@@ -51,6 +56,8 @@ enum Command {
     Inventory(listing::InventoryArgs),
     /// Sign a report and upload it to the SCS compliance monitor.
     Publish(scs_conformance::publish::cli::PublishArgs),
+    /// Show or refresh the Kubernetes release data used by the version policy check (SCS-0210).
+    ReleaseData(scs_conformance::native::cli::ReleaseDataArgs),
 }
 
 /// A failed command: a message for stderr and the exit code.
@@ -79,12 +86,15 @@ pub fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let result = match cli.command {
+        Command::Run(args) => run::run(&cli.defs, args),
+        Command::Cleanup(args) => run::cleanup(args),
         Command::Verdict(args) => verdict::run(&cli.defs, args),
         Command::Plan(args) => plan::run(&cli.defs, args),
         Command::Standards => listing::standards(&cli.defs),
         Command::Waivers(args) => listing::waivers(&cli.defs, args),
         Command::Inventory(args) => listing::inventory(args),
         Command::Publish(args) => Ok(scs_conformance::publish::cli::run_stdio(&args)),
+        Command::ReleaseData(args) => Ok(scs_conformance::native::cli::run_stdio(&args)),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -36,6 +36,8 @@ pub struct Args {
     /// Output directory for verdict.json, junit.xml, summary.md and extracted results.
     #[arg(long, value_name = "DIR", default_value = "scs-results")]
     out: PathBuf,
+    #[command(flatten)]
+    report: scs_conformance::scs_report::ScsReportArgs,
 }
 
 pub fn run(defs: &Definitions, args: Args) -> Result<u8, Failure> {
@@ -64,6 +66,7 @@ pub fn run(defs: &Definitions, args: Args) -> Result<u8, Failure> {
     let facts = ClusterFacts {
         kubernetes_version,
         cni,
+        nodes: Vec::new(),
     };
 
     let cert = certify::certify(
@@ -81,6 +84,10 @@ pub fn run(defs: &Definitions, args: Args) -> Result<u8, Failure> {
     );
     output::write_all(&cert, &args.out)
         .map_err(|e| Failure::input(format!("cannot write outputs: {e}")))?;
+    if let Some(ctx) = args.report.context(args.version.as_deref()) {
+        scs_conformance::scs_report::write(&args.out, &cert, &catalog, &ctx)
+            .map_err(Failure::input)?;
+    }
     print!("{}", output::terminal::render(&cert));
     println!("Wrote {}", args.out.display());
     Ok(exit::for_verdict(cert.verdict))

@@ -1,0 +1,150 @@
+//! Facts about the live cluster: server version, nodes and the CNI.
+
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
+use k8s_openapi::api::core::v1::{Node, PodSpec};
+use kube::api::{Api, ListParams};
+use kube::{Client, ResourceExt};
+use serde::Serialize;
+
+use crate::cni::{self, Cni, Workload};
+
+/// One node, as far as a verdict cares.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NodeInfo {
+    pub name: String,
+    /// From `node-role.kubernetes.io/<role>` labels.
+    pub roles: Vec<String>,
+    pub zone: Option<String>,
+    pub region: Option<String>,
+    pub os: Option<String>,
+    pub kubelet_version: Option<String>,
+    pub internal_ip: Option<String>,
+}
+
+/// What we learnt about the cluster.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusterInfo {
+    /// Server `gitVersion`.
+    pub server_version: String,
+    pub nodes: Vec<NodeInfo>,
+    pub cni: Cni,
+}
+
+/// Why the cluster could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error("cannot reach the Kubernetes API server: {0}")]
+    Unreachable(#[source] kube::Error),
+    #[error("cannot {what}: {source}")]
+    Api {
+        what: &'static str,
+        #[source]
+        source: kube::Error,
+    },
+}
+
+/// Reads server version, nodes and workloads; `cni_flag` overrides detection.
+pub async fn discover(client: &Client, cni_flag: Option<Cni>) -> Result<ClusterInfo, ClusterError> {
+    let version = client
+        .apiserver_version()
+        .await
+        .map_err(ClusterError::Unreachable)?;
+    let nodes: Api<Node> = Api::all(client.clone());
+    let nodes = nodes
+        .list(&ListParams::default())
+        .await
+        .map_err(|source| ClusterError::Api {
+            what: "list nodes",
+            source,
+        })?
+        .into_iter()
+        .map(|n| node_info(&n))
+        .collect();
+    let cni = match cni_flag {
+        Some(c) => c,
+        None => {
+            let workloads = workloads(client).await?;
+            cni::detect(&workloads).unwrap_or_else(Cni::unknown)
+        }
+    };
+    Ok(ClusterInfo {
+        server_version: version.git_version,
+        nodes,
+        cni,
+    })
+}
+
+fn node_info(n: &Node) -> NodeInfo {
+    let labels = n.labels();
+    let mut roles: Vec<String> = labels
+        .keys()
+        .filter_map(|k| k.strip_prefix("node-role.kubernetes.io/"))
+        .filter(|r| !r.is_empty())
+        .map(str::to_string)
+        .collect();
+    roles.sort();
+    let status = n.status.as_ref();
+    NodeInfo {
+        name: n.name_any(),
+        roles,
+        zone: labels.get("topology.kubernetes.io/zone").cloned(),
+        region: labels.get("topology.kubernetes.io/region").cloned(),
+        os: labels.get("kubernetes.io/os").cloned(),
+        kubelet_version: status
+            .and_then(|s| s.node_info.as_ref())
+            .map(|i| i.kubelet_version.clone()),
+        internal_ip: status
+            .and_then(|s| s.addresses.as_ref())
+            .and_then(|a| a.iter().find(|a| a.type_ == "InternalIP"))
+            .map(|a| a.address.clone()),
+    }
+}
+
+/// DaemonSets and Deployments of every namespace (where CNIs and their operators run).
+async fn workloads(client: &Client) -> Result<Vec<Workload>, ClusterError> {
+    let images = |spec: Option<&PodSpec>| -> Vec<String> {
+        spec.map(|s| {
+            s.containers
+                .iter()
+                .chain(s.init_containers.iter().flatten())
+                .filter_map(|c| c.image.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+    };
+    let mut out = Vec::new();
+    let ds: Api<DaemonSet> = Api::all(client.clone());
+    for d in ds
+        .list(&ListParams::default())
+        .await
+        .map_err(|source| ClusterError::Api {
+            what: "list DaemonSets",
+            source,
+        })?
+    {
+        let spec = d.spec.as_ref().and_then(|s| s.template.spec.as_ref());
+        out.push(Workload {
+            namespace: d.namespace().unwrap_or_default(),
+            name: d.name_any(),
+            images: images(spec),
+        });
+    }
+    let deploy: Api<Deployment> = Api::all(client.clone());
+    for d in deploy
+        .list(&ListParams::default())
+        .await
+        .map_err(|source| ClusterError::Api {
+            what: "list Deployments",
+            source,
+        })?
+    {
+        let spec = d.spec.as_ref().and_then(|s| s.template.spec.as_ref());
+        out.push(Workload {
+            namespace: d.namespace().unwrap_or_default(),
+            name: d.name_any(),
+            images: images(spec),
+        });
+    }
+    // DaemonSets first: a CNI's agent is a DaemonSet, its operator a Deployment.
+    Ok(out)
+}
