@@ -198,7 +198,7 @@ async fn exec_runs_local_command_with_binary_output() {
 
     // A local script standing in for a process inside the pod, printing binary data.
     let dir = tempfile::tempdir().unwrap();
-    let payload: Vec<u8> = (0..300_000u32)
+    let payload: Vec<u8> = (0..2_000_000u32)
         .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
         .collect();
     std::fs::write(dir.path().join("payload.bin"), &payload).unwrap();
