@@ -18,6 +18,7 @@ pub mod output;
 pub mod publish;
 pub mod results;
 pub mod run;
+pub mod scs_protocol;
 pub mod scs_report;
 pub mod selection;
 pub mod sonobuoy;

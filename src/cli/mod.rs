@@ -4,6 +4,7 @@ mod context;
 mod listing;
 mod plan;
 mod run;
+mod scs_check;
 mod verdict;
 
 use std::path::PathBuf;
@@ -58,6 +59,9 @@ enum Command {
     Publish(scs_conformance::publish::cli::PublishArgs),
     /// Show or refresh the Kubernetes release data used by the version policy check (SCS-0210).
     ReleaseData(scs_conformance::native::cli::ReleaseDataArgs),
+    /// Drop-in for the scripts of SCS's scope file (run_sonobuoy.py run …, k8s_version_policy.py):
+    /// `<testcase>: PASS|FAIL|ABORT` on stdout, prefixed logs on stderr (docs/scs-check.md).
+    ScsCheck(scs_check::Args),
 }
 
 /// A failed command: a message for stderr and the exit code.
@@ -78,13 +82,17 @@ impl Failure {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SCS_CONFORMANCE_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    if matches!(cli.command, Command::ScsCheck(_)) {
+        scs_check::init_logging();
+    } else {
+        tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_env("SCS_CONFORMANCE_LOG")
+                    .unwrap_or_else(|_| "warn".into()),
+            )
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let result = match cli.command {
         Command::Run(args) => run::run(&cli.defs, args),
         Command::Cleanup(args) => run::cleanup(args),
@@ -95,6 +103,7 @@ pub fn main() -> ExitCode {
         Command::Inventory(args) => listing::inventory(args),
         Command::Publish(args) => Ok(scs_conformance::publish::cli::run_stdio(&args)),
         Command::ReleaseData(args) => Ok(scs_conformance::native::cli::run_stdio(&args)),
+        Command::ScsCheck(args) => scs_check::run(&cli.defs, args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

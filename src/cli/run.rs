@@ -22,13 +22,13 @@ use super::{Definitions, Failure, context};
 pub struct ClusterArgs {
     /// Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster).
     #[arg(long, value_name = "FILE")]
-    kubeconfig: Option<PathBuf>,
+    pub(super) kubeconfig: Option<PathBuf>,
     /// Kubeconfig context (default: the current context).
     #[arg(long, value_name = "NAME")]
-    context: Option<String>,
+    pub(super) context: Option<String>,
     /// Namespace of the Sonobuoy run.
     #[arg(long, short = 'n', value_name = "NS", default_value = sonobuoy::DEFAULT_NAMESPACE)]
-    namespace: String,
+    pub(super) namespace: String,
 }
 
 #[derive(clap::Args)]
@@ -192,7 +192,7 @@ pub fn run(defs: &Definitions, args: Args) -> Result<u8, Failure> {
 }
 
 /// Resolves on Ctrl-C or SIGTERM (CI cancellation).
-async fn interrupted() {
+pub(super) async fn interrupted() {
     #[cfg(unix)]
     {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -353,7 +353,7 @@ impl Display {
     }
 }
 
-fn clip(s: &str) -> String {
+pub(super) fn clip(s: &str) -> String {
     if s.len() > 120 {
         format!(
             "{}…",
