@@ -169,11 +169,25 @@ pub async fn run(
         .flat_map(|(_, t)| t.iter().copied())
         .collect();
 
-    // Cluster facts first: without them nothing else can work.
-    let info = match cluster::discover(client, opts.cni.clone()).await {
+    let modules_need_e2e = testcases.iter().any(|t| matches!(t.check, Check::E2e(_)));
+    // Reachability, then rights, then facts: each failure is an ABORT with its own reason.
+    let start_problem = match client.apiserver_version().await {
+        Err(e) => Some(cluster::ClusterError::Unreachable(e).to_string()),
+        Ok(_) if modules_need_e2e => launch::check_permissions(client, &opts.namespace)
+            .await
+            .err()
+            .map(|e| e.to_string()),
+        Ok(_) => None,
+    };
+    let info = match start_problem {
+        Some(reason) => Err(reason),
+        None => cluster::discover(client, opts.cni.clone())
+            .await
+            .map_err(|e| e.to_string()),
+    };
+    let info = match info {
         Ok(info) => info,
-        Err(e) => {
-            let reason = e.to_string();
+        Err(reason) => {
             record.aborted = Some(reason.clone());
             let facts = ClusterFacts {
                 kubernetes_version: None,
@@ -213,10 +227,9 @@ pub async fn run(
 
     let mut e2e_results: HashMap<String, Result<(E2eReport, ResultsInfo), String>> = HashMap::new();
     let mut native_results: HashMap<String, NativeOutcome> = HashMap::new();
-    let needs_e2e = testcases.iter().any(|t| matches!(t.check, Check::E2e(_)));
     let mut blocked: Option<String> = None;
-    if needs_e2e {
-        blocked = preflight(client, opts).await.err();
+    if modules_need_e2e {
+        blocked = make_room(client, opts).await.err();
     }
 
     for tc in &testcases {
@@ -386,11 +399,8 @@ pub async fn run(
     }
 }
 
-/// Checks that a run may start: permissions, and no run in the way (removed with `force`).
-async fn preflight(client: &Client, opts: &RunOptions) -> Result<(), String> {
-    launch::check_permissions(client, &opts.namespace)
-        .await
-        .map_err(|e| e.to_string())?;
+/// Checks that no run is in the way (one is removed with `force`).
+async fn make_room(client: &Client, opts: &RunOptions) -> Result<(), String> {
     if let Some(what) = launch::existing_run(client, &opts.namespace)
         .await
         .map_err(|e| e.to_string())?
@@ -437,18 +447,11 @@ async fn one_pass(
         timeout: opts.timeout,
         stall_timeout: opts.stall_timeout,
     };
-    let mut warnings = Vec::new();
-    let end = follow::follow(
-        client,
-        &spec.namespace,
-        follow_opts,
-        |s| on_event(RunEvent::Status(s.clone())),
-        |w| warnings.push(w.to_string()),
-    )
+    let end = follow::follow(client, &spec.namespace, follow_opts, |u| match u {
+        follow::Update::Status(s) => on_event(RunEvent::Status(s.clone())),
+        follow::Update::Warning(w) => on_event(RunEvent::Warning(w.to_string())),
+    })
     .await;
-    for w in warnings {
-        on_event(RunEvent::Warning(w));
-    }
     let status = match end {
         FollowEnd::Complete(s) => s,
         FollowEnd::Aborted { reason, .. } => return PassResult::Aborted(reason),
@@ -492,7 +495,7 @@ fn join(errs: &[kube::Error]) -> String {
 
 /// Waits until a namespace (e.g. of a previous pass) is gone: a terminating namespace of the
 /// same name would make the next run's creation fail.
-async fn wait_namespace_gone(
+pub async fn wait_namespace_gone(
     client: &Client,
     namespace: &str,
     limit: Duration,

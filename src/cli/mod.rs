@@ -88,9 +88,11 @@ pub fn main() -> ExitCode {
         tracing_subscriber::fmt()
             .with_env_filter(
                 tracing_subscriber::EnvFilter::try_from_env("SCS_CONFORMANCE_LOG")
-                    .unwrap_or_else(|_| "warn".into()),
+                    // kube's own reconnect noise: we report those problems as warnings.
+                    .unwrap_or_else(|_| "warn,kube_client=off,kube_runtime=off".into()),
             )
             .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .init();
     }
     let result = match cli.command {

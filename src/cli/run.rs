@@ -47,12 +47,12 @@ pub struct Args {
     /// Output directory: verdict.json, junit.xml, summary.md, results.
     #[arg(long, value_name = "DIR", default_value = "scs-results")]
     out: PathBuf,
-    /// Limit for each Sonobuoy run, in minutes.
-    #[arg(long, value_name = "MINUTES", default_value_t = 360)]
-    timeout: u64,
-    /// Abort a run whose status has not changed for this many minutes.
-    #[arg(long, value_name = "MINUTES", default_value_t = 60)]
-    stall_timeout: u64,
+    /// Limit for each Sonobuoy run (e.g. 6h, 90m, 45s; a bare number is minutes).
+    #[arg(long, value_name = "DURATION", default_value = "6h", value_parser = parse_duration)]
+    timeout: Duration,
+    /// Abort a run whose status has not changed for this long (Sonobuoy updates it every 5 s).
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
+    stall_timeout: Duration,
     /// Leave the run's objects in the cluster (for debugging).
     #[arg(long)]
     keep: bool,
@@ -130,8 +130,8 @@ pub fn run(defs: &Definitions, args: Args) -> Result<u8, Failure> {
         namespace: args.cluster.namespace.clone(),
         out: args.out.clone(),
         cni: context::cni(args.cni.as_deref())?,
-        timeout: Duration::from_secs(args.timeout * 60),
-        stall_timeout: Duration::from_secs(args.stall_timeout * 60),
+        timeout: args.timeout,
+        stall_timeout: args.stall_timeout,
         keep: args.keep,
         force: args.force,
         run_waived: args.run_waived,
@@ -179,6 +179,21 @@ pub fn run(defs: &Definitions, args: Args) -> Result<u8, Failure> {
     if let Some(ctx) = report_ctx {
         scs_report::write(&args.out, &cert, &catalog, &ctx).map_err(Failure::input)?;
     }
+    let launched = cert.run.as_ref().is_some_and(|r| !r.passes.is_empty());
+    if launched && !args.keep {
+        // The run's namespace was deleted; wait (bounded) until it is gone, so that the next run
+        // can start at once. Outputs are already written.
+        let _ = runtime.block_on(async {
+            let client = client(&args.cluster).await?;
+            if let Err(e) =
+                run::wait_namespace_gone(&client, &args.cluster.namespace, Duration::from_secs(120))
+                    .await
+            {
+                eprintln!("warning: {e}");
+            }
+            Ok::<_, Failure>(())
+        });
+    }
     print!("{}", output::terminal::render(&cert));
     if let Some(why) = cert.run.as_ref().and_then(|r| r.aborted.as_ref()) {
         println!("Run aborted: {why}");
@@ -189,6 +204,28 @@ pub fn run(defs: &Definitions, args: Args) -> Result<u8, Failure> {
         started.elapsed().as_secs_f64()
     );
     Ok(exit::for_verdict(cert.verdict))
+}
+
+/// `6h`, `90m`, `45s`, or a bare number of minutes.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => (&text[..i], &text[i..]),
+        None => (text, "m"),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("invalid duration {text:?} (examples: 6h, 90m, 45s)"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("invalid duration unit in {text:?} (use s, m or h)")),
+    };
+    if secs == 0 {
+        return Err("a duration must be positive".into());
+    }
+    Ok(Duration::from_secs(secs))
 }
 
 /// Resolves on Ctrl-C or SIGTERM (CI cancellation).

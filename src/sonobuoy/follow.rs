@@ -38,14 +38,22 @@ pub enum FollowEnd {
     },
 }
 
-/// Watches the aggregator pod in `namespace` until the run ends. `on_status` sees every new
-/// status annotation; `on_warning` transient problems (e.g. the API server is unreachable).
+/// What following reports while the run goes on.
+#[derive(Debug, Clone, Copy)]
+pub enum Update<'a> {
+    /// A new status annotation.
+    Status(&'a Status),
+    /// A transient problem (e.g. the API server is unreachable; the watch retries).
+    Warning(&'a str),
+}
+
+/// Watches the aggregator pod in `namespace` until the run ends, reporting every new status
+/// annotation and transient problem to `on_update`.
 pub async fn follow(
     client: &Client,
     namespace: &str,
     opts: FollowOptions,
-    mut on_status: impl FnMut(&Status),
-    mut on_warning: impl FnMut(&str),
+    mut on_update: impl FnMut(Update<'_>),
 ) -> FollowEnd {
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
     let config = watcher::Config::default().fields(&format!("metadata.name={AGGREGATOR_POD}"));
@@ -75,7 +83,9 @@ pub async fn follow(
         let pod = match event {
             None => return aborted("the watch of the aggregator pod ended".into(), last),
             Some(Err(e)) => {
-                on_warning(&format!("watching the aggregator pod: {e}; retrying"));
+                on_update(Update::Warning(&format!(
+                    "watching the aggregator pod: {e}; retrying"
+                )));
                 continue;
             }
             Some(Ok(Event::Init)) => {
@@ -127,11 +137,13 @@ pub async fn follow(
         let status = match Status::parse(raw.as_deref().unwrap_or_default()) {
             Ok(s) => s,
             Err(e) => {
-                on_warning(&format!("unreadable status annotation: {e}"));
+                on_update(Update::Warning(&format!(
+                    "unreadable status annotation: {e}"
+                )));
                 continue;
             }
         };
-        on_status(&status);
+        on_update(Update::Status(&status));
         match status.status {
             RunState::Complete if !status.tar_info.name.is_empty() => {
                 return FollowEnd::Complete(status);

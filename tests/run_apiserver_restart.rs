@@ -1,0 +1,100 @@
+//! A run survives an API server restart during the watch (its own test binary: the restart would
+//! disturb tests running beside it).
+
+#[allow(clippy::collapsible_if)]
+#[path = "support/testenv.rs"]
+mod testenv;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[test]
+fn the_watch_survives_an_api_server_restart() {
+    let root = testenv::repo_root();
+    let kc = testenv::kubeconfig();
+    let ns = "e2e-apiserver-restart";
+    // A slow stand-in: 12 progress steps, 1 s apart.
+    let mut standin = Command::new(root.join("testenv/aggregator-standin"))
+        .args([
+            "--kubeconfig",
+            kc.to_str().unwrap(),
+            "-n",
+            ns,
+            "--steps",
+            "12",
+            "--interval",
+            "1",
+        ])
+        .arg(root.join("tests/fixtures/derived/sonobuoy-v1.33-netpol-cilium.tar.gz"))
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let cli = Command::new(env!("CARGO_BIN_EXE_scs-conformance"))
+        .current_dir(&root)
+        .args([
+            "run",
+            "--standard",
+            "scs-0219-v1",
+            "--namespace",
+            ns,
+            "--cni",
+            "cilium",
+            "--date",
+            "2026-11-25",
+            "--timeout",
+            "5m",
+        ])
+        .arg("--kubeconfig")
+        .arg(&kc)
+        .arg("--out")
+        .arg(out.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the run is under way, restart the API server (down for 2 s).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let o = Command::new(testenv::kubectl_binary())
+            .arg("--kubeconfig")
+            .arg(&kc)
+            .args([
+                "get",
+                "pod",
+                "sonobuoy",
+                "-n",
+                ns,
+                "-o",
+                "jsonpath={.metadata.annotations.sonobuoy\\.hept\\.io/status}",
+            ])
+            .output()
+            .unwrap();
+        if String::from_utf8_lossy(&o.stdout).contains("\"running\"") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the run did not start");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let restart = Command::new(root.join("testenv/restart-apiserver"))
+        .arg("2")
+        .output()
+        .unwrap();
+    assert!(
+        restart.status.success(),
+        "{}",
+        String::from_utf8_lossy(&restart.stderr)
+    );
+    let o = cli.wait_with_output().unwrap();
+    let _ = standin.wait();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("verdict.json")).unwrap()).unwrap();
+    assert_eq!(v["verdict"], "PASS", "{text}");
+    assert_eq!(v["run"]["passes"][0]["outcome"], "complete");
+}

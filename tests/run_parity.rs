@@ -1,0 +1,82 @@
+//! The objects we create match `sonobuoy gen` (the real Sonobuoy v0.57.5 CLI, built by testenv)
+//! for the same options, except for generated ids.
+
+#[allow(clippy::collapsible_if)]
+#[path = "support/testenv.rs"]
+mod testenv;
+
+use std::process::Command;
+
+use scs_conformance::sonobuoy::manifest::{self, RunSpec};
+use serde_json::Value;
+
+fn sonobuoy_gen(args: &[&str]) -> Vec<Value> {
+    // Builds the pinned binaries if needed (and starts testenv, which gen does not need).
+    testenv::kubeconfig();
+    let bin = testenv::kubectl_binary().with_file_name("sonobuoy");
+    let o = Command::new(&bin).arg("gen").args(args).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8(o.stdout).unwrap();
+    text.split("\n---")
+        .map(str::trim)
+        .filter(|d| !d.is_empty() && *d != "---")
+        .map(|d| serde_saphyr::from_str::<Value>(d).unwrap())
+        .collect()
+}
+
+/// Parses the embedded documents (config.json, plugin-0.yaml) so they compare by content, and
+/// blanks the generated run UUID.
+fn normalise(mut objects: Vec<Value>) -> Vec<Value> {
+    for o in &mut objects {
+        if let Some(data) = o.get_mut("data").and_then(Value::as_object_mut) {
+            if let Some(Value::String(cfg)) = data.get("config.json").cloned() {
+                let mut cfg: Value = serde_json::from_str(&cfg).unwrap();
+                cfg["UUID"] = Value::String(String::new());
+                data.insert("config.json".into(), cfg);
+            }
+            if let Some(Value::String(plugin)) = data.get("plugin-0.yaml").cloned() {
+                data.insert(
+                    "plugin-0.yaml".into(),
+                    serde_saphyr::from_str(&plugin).unwrap(),
+                );
+            }
+        }
+    }
+    objects.sort_by_key(|o| format!("{}/{}", o["kind"], o["metadata"]["name"]));
+    objects
+}
+
+#[test]
+fn our_objects_match_sonobuoy_gen() {
+    let spec = RunSpec {
+        namespace: "scs-parity".into(),
+        uuid: "generated".into(),
+        focus: r"\[Feature:NetworkPolicy\]|\[sig-network\] (Netpol|NetworkPolicy) API ".into(),
+        skip: r"\[Feature:SCTPConnectivity\]".into(),
+        parallel: true,
+        ginkgo_args: vec!["--flake-attempts=2".into()],
+        conformance_image: "registry.k8s.io/conformance:v1.33.3".into(),
+        kubernetes_version: "v1.33.3".into(),
+        aggregator_image: RunSpec::default_aggregator_image(None),
+        e2e_repo: None,
+        timeout_seconds: 21600,
+    };
+    let theirs = sonobuoy_gen(&[
+        "--plugin",
+        "e2e",
+        "--namespace",
+        "scs-parity",
+        "--kubernetes-version",
+        "v1.33.3",
+        "--e2e-focus",
+        &spec.focus,
+        "--e2e-skip",
+        &spec.skip,
+        "--plugin-env",
+        "e2e.E2E_PARALLEL=true",
+        "--plugin-env",
+        "e2e.E2E_EXTRA_GINKGO_ARGS=--flake-attempts=2",
+    ]);
+    let ours = manifest::objects(&spec);
+    assert_eq!(normalise(ours), normalise(theirs));
+}
