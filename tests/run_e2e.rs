@@ -509,3 +509,74 @@ fn sonobuoy_status_reads_the_same_status_as_we_do_and_cleanup_removes_kept_runs(
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_nothing_left(ns);
 }
+
+#[test]
+fn a_whole_scope_runs_in_one_invocation_with_one_sonobuoy_run_per_e2e_testcase() {
+    let ns = "e2e-scope";
+    let child = Command::new(root().join("testenv/aggregator-standin"))
+        .args([
+            "--kubeconfig",
+            testenv::kubeconfig().to_str().unwrap(),
+            "-n",
+            ns,
+            "--runs",
+            "2",
+            "--interval",
+            "0.2",
+        ])
+        .arg(root().join(ARCHIVE))
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let o = Command::new(bin())
+        .current_dir(root())
+        .args([
+            "run",
+            "--standard",
+            "scs-compatible-kaas",
+            "--version",
+            "v1",
+            "--namespace",
+            ns,
+            "--cni",
+            "cilium",
+            "--date",
+            "2026-11-25",
+        ])
+        .args(["--timeout", "3m", "--subject", "testenv-1.35"])
+        .arg("--kubeconfig")
+        .arg(testenv::kubeconfig())
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    reap(child);
+    let r = finish(o, out);
+    assert_nothing_left(ns);
+    let v = r.verdict.as_ref().unwrap();
+    let verdict_of = |id: &str| -> String {
+        v["modules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|m| m["testcases"].as_array().unwrap())
+            .find(|t| t["id"] == id)
+            .unwrap()["verdict"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // The archive is a NetworkPolicy run: the conformance selection did not run (ABORT), the
+    // NetworkPolicy one passes with Cilium's waivers; the native checks ran against testenv.
+    assert_eq!(verdict_of("kaas-networking-check"), "PASS", "{}", r.text);
+    assert_eq!(verdict_of("cncf-k8s-conformance"), "ABORT", "{}", r.text);
+    assert_eq!(verdict_of("node-distribution-check"), "PASS", "{}", r.text);
+    assert_ne!(verdict_of("version-policy-check"), "MISSING", "{}", r.text);
+    let passes = v["run"]["passes"].as_array().unwrap();
+    assert_eq!(passes.len(), 2, "one Sonobuoy run per e2e test case");
+    assert!(passes.iter().all(|p| p["outcome"] == "complete"));
+    assert_eq!(v["verdict"], "ABORT");
+    assert_eq!(r.code, 3, "{}", r.text);
+    assert!(r._out.path().join("report.yaml").is_file());
+}
