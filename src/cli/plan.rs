@@ -33,6 +33,9 @@ pub struct Args {
     /// List every selected spec, not just the counts and the waived ones.
     #[arg(long)]
     list: bool,
+    /// Plan as `run --run-waived` would: launch waived tests too.
+    #[arg(long)]
+    run_waived: bool,
 }
 
 pub fn run(defs: &Definitions, args: Args) -> Result<u8, Failure> {
@@ -70,11 +73,34 @@ pub fn run(defs: &Definitions, args: Args) -> Result<u8, Failure> {
                     continue;
                 }
             };
-            println!("  E2E_FOCUS={}", e2e.selection.focus());
-            println!("  E2E_SKIP={}", e2e.selection.skip());
-            println!("  E2E_PARALLEL={}", e2e.parallel);
+            println!(
+                "  standard: focus {:?} skip {:?} parallel {}",
+                e2e.selection.focus(),
+                e2e.selection.skip(),
+                e2e.parallel
+            );
+            // Exactly what `run` would launch: waived tests skipped, [Serial] split.
+            let launch_waivers: Vec<_> = if args.run_waived {
+                Vec::new()
+            } else {
+                waivers
+                    .iter()
+                    .filter(|w| w.covers(tc) && w.status(&ctx) == WaiverStatus::Active)
+                    .collect()
+            };
+            let passes =
+                scs_conformance::run::plan_passes(e2e, &launch_waivers, inventory.as_ref());
+            if let Some(note) = &passes.note {
+                println!("  note: {note}");
+            }
+            for (i, pass) in passes.passes.iter().enumerate() {
+                println!("  Sonobuoy run {}/{}:", i + 1, passes.passes.len());
+                println!("    E2E_FOCUS={}", pass.focus);
+                println!("    E2E_SKIP={}", pass.skip);
+                println!("    E2E_PARALLEL={}", pass.parallel);
+            }
             if !e2e.ginkgo_args.is_empty() {
-                println!("  E2E_EXTRA_GINKGO_ARGS={}", e2e.ginkgo_args.join(" "));
+                println!("    E2E_EXTRA_GINKGO_ARGS={}", e2e.ginkgo_args.join(" "));
             }
             let Some(inv) = &inventory else {
                 println!(
