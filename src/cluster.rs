@@ -100,51 +100,50 @@ fn node_info(n: &Node) -> NodeInfo {
     }
 }
 
-/// DaemonSets and Deployments of every namespace (where CNIs and their operators run).
+/// DaemonSets and Deployments of every namespace (where CNIs and their operators run);
+/// DaemonSets first: a CNI's agent is a DaemonSet, its operator a Deployment.
 async fn workloads(client: &Client) -> Result<Vec<Workload>, ClusterError> {
-    let images = |spec: Option<&PodSpec>| -> Vec<String> {
-        spec.map(|s| {
+    let mut out = Vec::new();
+    for d in list_all::<DaemonSet>(client, "list DaemonSets").await? {
+        out.push(workload(
+            &d,
+            d.spec.as_ref().and_then(|s| s.template.spec.as_ref()),
+        ));
+    }
+    for d in list_all::<Deployment>(client, "list Deployments").await? {
+        out.push(workload(
+            &d,
+            d.spec.as_ref().and_then(|s| s.template.spec.as_ref()),
+        ));
+    }
+    Ok(out)
+}
+
+async fn list_all<K>(client: &Client, what: &'static str) -> Result<Vec<K>, ClusterError>
+where
+    K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let api: Api<K> = Api::all(client.clone());
+    let list = api
+        .list(&ListParams::default())
+        .await
+        .map_err(|source| ClusterError::Api { what, source })?;
+    Ok(list.items)
+}
+
+fn workload(o: &impl ResourceExt, spec: Option<&PodSpec>) -> Workload {
+    let images = spec
+        .map(|s| {
             s.containers
                 .iter()
                 .chain(s.init_containers.iter().flatten())
                 .filter_map(|c| c.image.clone())
                 .collect()
         })
-        .unwrap_or_default()
-    };
-    let mut out = Vec::new();
-    let ds: Api<DaemonSet> = Api::all(client.clone());
-    for d in ds
-        .list(&ListParams::default())
-        .await
-        .map_err(|source| ClusterError::Api {
-            what: "list DaemonSets",
-            source,
-        })?
-    {
-        let spec = d.spec.as_ref().and_then(|s| s.template.spec.as_ref());
-        out.push(Workload {
-            namespace: d.namespace().unwrap_or_default(),
-            name: d.name_any(),
-            images: images(spec),
-        });
+        .unwrap_or_default();
+    Workload {
+        namespace: o.namespace().unwrap_or_default(),
+        name: o.name_any(),
+        images,
     }
-    let deploy: Api<Deployment> = Api::all(client.clone());
-    for d in deploy
-        .list(&ListParams::default())
-        .await
-        .map_err(|source| ClusterError::Api {
-            what: "list Deployments",
-            source,
-        })?
-    {
-        let spec = d.spec.as_ref().and_then(|s| s.template.spec.as_ref());
-        out.push(Workload {
-            namespace: d.namespace().unwrap_or_default(),
-            name: d.name_any(),
-            images: images(spec),
-        });
-    }
-    // DaemonSets first: a CNI's agent is a DaemonSet, its operator a Deployment.
-    Ok(out)
 }

@@ -81,37 +81,16 @@ pub struct Args {
     namespace: String,
     /// Limit for each Sonobuoy run (e.g. 6h, 90m; a bare number is minutes); Sonobuoy's
     /// `--timeout` in -a overrides it.
-    #[arg(long, value_name = "DURATION", default_value = "6h", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", default_value = "6h", value_parser = super::run::parse_duration)]
     timeout: Duration,
     /// Abort a run whose status has not changed for this long.
-    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = super::run::parse_duration)]
     stall_timeout: Duration,
     /// Judge waiver expiry and release data as of this date (YYYY-MM-DD) instead of today.
     #[arg(long, value_name = "DATE")]
     date: Option<NaiveDate>,
     #[command(flatten)]
     release_data: ReleaseDataSource,
-}
-
-/// `6h`, `90m`, `45s`, or a bare number of minutes.
-fn duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let n: u64 = text[..split]
-        .parse()
-        .map_err(|_| format!("invalid duration {text:?} (examples: 6h, 90m, 45s)"))?;
-    let secs = match &text[split..] {
-        "s" => n,
-        "" | "m" => n * 60,
-        "h" => n * 3600,
-        _ => return Err(format!("invalid duration {text:?} (use s, m or h)")),
-    };
-    if secs == 0 {
-        return Err("a duration must be positive".into());
-    }
-    Ok(Duration::from_secs(secs))
 }
 
 /// Writes one protocol log line to stderr.
