@@ -276,7 +276,12 @@ pub async fn run(
                         focus: pass.focus,
                         skip: pass.skip,
                         parallel: pass.parallel,
-                        ginkgo_args: e2e.ginkgo_args.clone(),
+                        ginkgo_args: e2e
+                            .ginkgo_args
+                            .iter()
+                            .chain(&pass.ginkgo_args)
+                            .cloned()
+                            .collect(),
                         conformance_image: opts.images.conformance.clone().unwrap_or_else(|| {
                             RunSpec::default_conformance_image(
                                 &info.server_version,
@@ -533,15 +538,19 @@ pub struct Pass {
     pub focus: String,
     pub skip: String,
     pub parallel: bool,
+    /// Ginkgo flags this pass needs besides the standard's (`--label-filter=Serial`).
+    pub ginkgo_args: Vec<String>,
 }
 
 /// Plans the Sonobuoy runs for a test case:
 /// - the standard's focus, and its skip plus the active waivers' test patterns (waived tests are
 ///   not launched), always set explicitly;
 /// - parallel when the standard allows it. The conformance image skips `[Serial]` specs in a
-///   parallel run with an empty skip, and a parallel run would run them concurrently otherwise:
-///   so selected `[Serial]` specs run in a second, serial pass selected by their exact names
-///   from the inventory; without an inventory everything runs serially.
+///   parallel run with an empty skip, so selected `[Serial]` specs run in a second, serial pass:
+///   selected by their exact names from the inventory of the cluster's version, or, without an
+///   inventory, by Ginkgo's label filter `Serial` (Kubernetes' `framework.WithSerial` adds the
+///   label with the `[Serial]` text). A spec that neither pass ran shows up as not run in the
+///   verdict (ABORT), never silently.
 pub fn plan_passes(
     e2e: &E2eCheck,
     active_waivers: &[&Waiver],
@@ -554,20 +563,33 @@ pub fn plan_passes(
     }
     skips.extend(active_waivers.iter().map(|w| w.test.as_str().to_string()));
     let skip = alternation(&skips);
+    let single = |parallel| Pass {
+        focus: focus.clone(),
+        skip: skip.clone(),
+        parallel,
+        ginkgo_args: Vec::new(),
+    };
     if !e2e.parallel {
         return Passes {
-            passes: vec![Pass {
-                focus,
-                skip,
-                parallel: false,
-            }],
+            passes: vec![single(false)],
             note: None,
         };
     }
+    let mut parallel_skips = skips.clone();
+    parallel_skips.push(r"\[Serial\]".into());
+    let parallel_pass = Pass {
+        focus: focus.clone(),
+        skip: alternation(&parallel_skips),
+        parallel: true,
+        ginkgo_args: Vec::new(),
+    };
     let Some(inv) = inventory else {
         return Passes {
-            passes: vec![Pass { focus, skip, parallel: false }],
-            note: Some("no e2e inventory for this Kubernetes version: running serially so that no selected [Serial] spec is dropped".into()),
+            passes: vec![
+                parallel_pass,
+                Pass { focus: focus.clone(), skip: skip.clone(), parallel: false, ginkgo_args: vec!["--label-filter=Serial".into()] },
+            ],
+            note: Some("no e2e inventory for this Kubernetes version: [Serial] specs run in a second, serial pass selected by the Ginkgo label Serial".into()),
         };
     };
     let serial: Vec<&String> = inv
@@ -581,28 +603,19 @@ pub fn plan_passes(
         .collect();
     if serial.is_empty() {
         return Passes {
-            passes: vec![Pass {
-                focus,
-                skip,
-                parallel: true,
-            }],
+            passes: vec![single(true)],
             note: None,
         };
     }
-    let mut parallel_skips = skips.clone();
-    parallel_skips.push(r"\[Serial\]".into());
     let serial_focus = alternation(&serial.iter().map(|s| regex::escape(s)).collect::<Vec<_>>());
     Passes {
         passes: vec![
-            Pass {
-                focus: focus.clone(),
-                skip: alternation(&parallel_skips),
-                parallel: true,
-            },
+            parallel_pass,
             Pass {
                 focus: serial_focus,
                 skip,
                 parallel: false,
+                ginkgo_args: Vec::new(),
             },
         ],
         note: Some(format!(
@@ -660,4 +673,140 @@ pub fn merge_reports(mut reports: Vec<E2eReport>) -> E2eReport {
         }
     }
     merged
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{Catalog, Check};
+    use crate::{builtin, waiver};
+
+    fn e2e(catalog: &Catalog, id: &str) -> E2eCheck {
+        match &catalog.testcase(id).unwrap().1.check {
+            Check::E2e(e) => e.clone(),
+            Check::Native(_) => unreachable!(),
+        }
+    }
+
+    fn inventory(specs: &[&str]) -> Inventory {
+        Inventory {
+            source: "test".into(),
+            specs: specs.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    const SERIAL: &str =
+        "[sig-apps] Daemon set [Serial] should run and stop simple daemon [Conformance]";
+    const PARALLEL: &str =
+        "[sig-node] Pods should be submitted and removed [NodeConformance] [Conformance]";
+
+    #[test]
+    fn selected_serial_specs_get_a_serial_pass_by_exact_name() {
+        let catalog = Catalog::load(&builtin::standards()).unwrap();
+        let p = plan_passes(
+            &e2e(&catalog, "cncf-k8s-conformance"),
+            &[],
+            Some(&inventory(&[SERIAL, PARALLEL])),
+        );
+        assert_eq!(p.passes.len(), 2);
+        assert!(p.passes[0].parallel && p.passes[0].skip.ends_with(r"\[Serial\]"));
+        let serial = &p.passes[1];
+        assert!(!serial.parallel);
+        assert_eq!(serial.focus, regex::escape(SERIAL));
+        assert_eq!(
+            serial.skip, "",
+            "certified-conformance semantics: nothing skipped"
+        );
+    }
+
+    #[test]
+    fn without_serial_specs_one_parallel_pass() {
+        let catalog = Catalog::load(&builtin::standards()).unwrap();
+        let p = plan_passes(
+            &e2e(&catalog, "kaas-networking-check"),
+            &[],
+            Some(&Inventory::builtin("1.33").unwrap()),
+        );
+        assert_eq!(
+            p.passes,
+            vec![Pass {
+                focus: e2e(&catalog, "kaas-networking-check")
+                    .selection
+                    .focus()
+                    .into(),
+                skip: r"\[Feature:SCTPConnectivity\]".into(),
+                parallel: true,
+                ginkgo_args: vec![]
+            }]
+        );
+    }
+
+    #[test]
+    fn without_an_inventory_the_serial_pass_uses_the_serial_label() {
+        let catalog = Catalog::load(&builtin::standards()).unwrap();
+        let p = plan_passes(&e2e(&catalog, "cncf-k8s-conformance"), &[], None);
+        assert_eq!(p.passes.len(), 2);
+        assert_eq!(
+            p.passes[1].ginkgo_args,
+            vec!["--label-filter=Serial".to_string()]
+        );
+        assert_eq!(p.passes[1].focus, r"\[Conformance\]");
+        assert!(p.note.unwrap().contains("label"));
+    }
+
+    #[test]
+    fn active_waivers_are_skipped_at_launch() {
+        let catalog = Catalog::load(&builtin::standards()).unwrap();
+        let waivers = waiver::load(&builtin::waivers(), &catalog).unwrap();
+        let cilium: Vec<&Waiver> = waivers
+            .iter()
+            .filter(|w| w.id.starts_with("cilium-"))
+            .collect();
+        let p = plan_passes(
+            &e2e(&catalog, "kaas-networking-check"),
+            &cilium,
+            Some(&inventory(&[PARALLEL])),
+        );
+        assert_eq!(p.passes.len(), 1);
+        assert!(
+            p.passes[0]
+                .skip
+                .starts_with(r"\[Feature:SCTPConnectivity\]|")
+        );
+        assert!(
+            p.passes[0]
+                .skip
+                .contains("should allow egress access to server in CIDR block")
+        );
+        assert!(
+            crate::selection::Selection::new(&p.passes[0].focus, &p.passes[0].skip).is_ok(),
+            "the combined skip is a valid regex"
+        );
+    }
+
+    #[test]
+    fn merged_reports_take_each_spec_from_the_pass_that_ran_it() {
+        use crate::e2e_junit::{E2eTest, GinkgoFormat};
+        let t = |name: &str, result| E2eTest {
+            name: name.into(),
+            result,
+            duration: None,
+        };
+        let a = E2eReport {
+            format: GinkgoFormat::V2,
+            tests: vec![
+                t("a", TestResult::Passed),
+                t("b", TestResult::Skipped(Skip::NotSelected)),
+            ],
+        };
+        let b = E2eReport {
+            format: GinkgoFormat::V2,
+            tests: vec![
+                t("a", TestResult::Skipped(Skip::NotSelected)),
+                t("b", TestResult::Passed),
+            ],
+        };
+        let m = merge_reports(vec![a, b]);
+        assert!(m.tests.iter().all(|t| t.result == TestResult::Passed));
+    }
 }

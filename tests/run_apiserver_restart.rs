@@ -45,6 +45,11 @@ fn the_watch_survives_an_api_server_restart() {
             "--timeout",
             "5m",
         ])
+        // testenv (1.35) has no built-in inventory: plan with 1.33's (one parallel pass).
+        .args([
+            "--inventory",
+            "tests/fixtures/e2e/v1.33-viola-cilium.junit_01.xml.gz",
+        ])
         .arg("--kubeconfig")
         .arg(&kc)
         .arg("--out")

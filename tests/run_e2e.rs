@@ -14,6 +14,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 const ARCHIVE: &str = "tests/fixtures/derived/sonobuoy-v1.33-netpol-cilium.tar.gz";
+/// testenv runs 1.35, which has no built-in inventory; runs plan with the 1.33 one (one parallel
+/// pass for NetworkPolicy) unless a test says otherwise.
+const INVENTORY: &str = "tests/fixtures/e2e/v1.33-viola-cilium.junit_01.xml.gz";
 
 fn root() -> PathBuf {
     testenv::repo_root()
@@ -83,11 +86,16 @@ fn run(ns: &str, kubeconfig: &Path, extra: &[&str]) -> RunOutcome {
         } else {
             &["--stall-timeout", "1m"][..]
         })
+        .args(if extra.contains(&"--no-inventory") {
+            &[][..]
+        } else {
+            &["--inventory", INVENTORY][..]
+        })
         .arg("--kubeconfig")
         .arg(kubeconfig)
         .arg("--out")
         .arg(out.path())
-        .args(extra)
+        .args(extra.iter().filter(|a| **a != "--no-inventory"))
         .output()
         .unwrap();
     finish(o, out)
@@ -511,7 +519,7 @@ fn sonobuoy_status_reads_the_same_status_as_we_do_and_cleanup_removes_kept_runs(
 }
 
 #[test]
-fn a_whole_scope_runs_in_one_invocation_with_one_sonobuoy_run_per_e2e_testcase() {
+fn a_whole_scope_runs_in_one_invocation_with_sonobuoy_runs_per_e2e_testcase() {
     let ns = "e2e-scope";
     let child = Command::new(root().join("testenv/aggregator-standin"))
         .args([
@@ -520,7 +528,7 @@ fn a_whole_scope_runs_in_one_invocation_with_one_sonobuoy_run_per_e2e_testcase()
             "-n",
             ns,
             "--runs",
-            "2",
+            "3",
             "--interval",
             "0.2",
         ])
@@ -544,7 +552,14 @@ fn a_whole_scope_runs_in_one_invocation_with_one_sonobuoy_run_per_e2e_testcase()
             "--date",
             "2026-11-25",
         ])
-        .args(["--timeout", "3m", "--subject", "testenv-1.35"])
+        .args([
+            "--timeout",
+            "3m",
+            "--subject",
+            "testenv-1.35",
+            "--inventory",
+            INVENTORY,
+        ])
         .arg("--kubeconfig")
         .arg(testenv::kubeconfig())
         .arg("--out")
@@ -574,9 +589,62 @@ fn a_whole_scope_runs_in_one_invocation_with_one_sonobuoy_run_per_e2e_testcase()
     assert_eq!(verdict_of("node-distribution-check"), "PASS", "{}", r.text);
     assert_ne!(verdict_of("version-policy-check"), "MISSING", "{}", r.text);
     let passes = v["run"]["passes"].as_array().unwrap();
-    assert_eq!(passes.len(), 2, "one Sonobuoy run per e2e test case");
+    // Conformance: a parallel pass and a serial pass for its [Serial] specs; NetworkPolicy: one.
+    assert_eq!(passes.len(), 3, "{}", v["run"]);
+    assert_eq!(
+        passes
+            .iter()
+            .filter(|p| p["testcase"] == "cncf-k8s-conformance")
+            .count(),
+        2
+    );
     assert!(passes.iter().all(|p| p["outcome"] == "complete"));
     assert_eq!(v["verdict"], "ABORT");
     assert_eq!(r.code, 3, "{}", r.text);
     assert!(r._out.path().join("report.yaml").is_file());
+}
+
+#[test]
+fn without_an_inventory_serial_specs_get_a_serial_pass_by_label() {
+    let ns = "e2e-no-inventory";
+    let child = Command::new(root().join("testenv/aggregator-standin"))
+        .args([
+            "--kubeconfig",
+            testenv::kubeconfig().to_str().unwrap(),
+            "-n",
+            ns,
+            "--runs",
+            "2",
+            "--interval",
+            "0.2",
+        ])
+        .arg(root().join(ARCHIVE))
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let r = run(
+        ns,
+        &testenv::kubeconfig(),
+        &["--cni", "cilium", "--no-inventory"],
+    );
+    reap(child);
+    assert_nothing_left(ns);
+    assert_eq!(r.code, 0, "{}", r.text);
+    let passes = r.verdict.as_ref().unwrap()["run"]["passes"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(passes.len(), 2);
+    assert!(
+        passes[0]["parallel"].as_bool().unwrap()
+            && passes[0]["skip"].as_str().unwrap().ends_with(r"\[Serial\]")
+    );
+    assert!(!passes[1]["parallel"].as_bool().unwrap());
+    assert!(
+        passes[1]["ginkgo_args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "--label-filter=Serial")
+    );
 }

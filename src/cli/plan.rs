@@ -98,9 +98,18 @@ pub fn run(defs: &Definitions, args: Args) -> Result<u8, Failure> {
                 println!("    E2E_FOCUS={}", pass.focus);
                 println!("    E2E_SKIP={}", pass.skip);
                 println!("    E2E_PARALLEL={}", pass.parallel);
-            }
-            if !e2e.ginkgo_args.is_empty() {
-                println!("    E2E_EXTRA_GINKGO_ARGS={}", e2e.ginkgo_args.join(" "));
+                let ginkgo: Vec<&String> =
+                    e2e.ginkgo_args.iter().chain(&pass.ginkgo_args).collect();
+                if !ginkgo.is_empty() {
+                    println!(
+                        "    E2E_EXTRA_GINKGO_ARGS={}",
+                        ginkgo
+                            .iter()
+                            .map(|a| a.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    );
+                }
             }
             let Some(inv) = &inventory else {
                 println!(
