@@ -30,6 +30,34 @@ pub struct ClusterInfo {
     pub cni: Cni,
 }
 
+impl NodeInfo {
+    /// Whether the node is labelled as control plane (`control-plane`, or the old `master`).
+    pub fn is_control_plane(&self) -> bool {
+        self.roles
+            .iter()
+            .any(|r| r == "control-plane" || r == "master")
+    }
+}
+
+impl std::fmt::Display for ClusterInfo {
+    /// `Kubernetes v1.33.3, 6 nodes (3 control plane), CNI cilium 1.17.6 (detected)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let control_plane = self.nodes.iter().filter(|n| n.is_control_plane()).count();
+        let source = match self.cni.source {
+            crate::cni::CniSource::Flag => "from --cni",
+            crate::cni::CniSource::Detected => "detected",
+            crate::cni::CniSource::Unknown => "not detected",
+        };
+        write!(
+            f,
+            "Kubernetes {}, {} nodes ({control_plane} control plane), CNI {} ({source})",
+            self.server_version,
+            self.nodes.len(),
+            self.cni
+        )
+    }
+}
+
 /// Why the cluster could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {

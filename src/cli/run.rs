@@ -270,27 +270,7 @@ impl Display {
 
     fn event(&mut self, e: RunEvent) {
         match e {
-            RunEvent::Cluster(info) => {
-                let cp = info
-                    .nodes
-                    .iter()
-                    .filter(|n| {
-                        n.roles
-                            .iter()
-                            .any(|r| r == "control-plane" || r == "master")
-                    })
-                    .count();
-                self.log(&format!(
-                    "cluster: Kubernetes {}, {} nodes ({cp} control plane), CNI {} ({})",
-                    info.server_version,
-                    info.nodes.len(),
-                    info.cni,
-                    serde_json::to_value(info.cni.source)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default()
-                ));
-            }
+            RunEvent::Cluster(info) => self.log(&format!("cluster: {info}")),
             RunEvent::PassStarted {
                 testcase,
                 pass,

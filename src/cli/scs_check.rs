@@ -363,24 +363,7 @@ async fn dry_run(
 }
 
 fn log_cluster(info: &cluster::ClusterInfo) {
-    let cp = info
-        .nodes
-        .iter()
-        .filter(|n| {
-            n.roles
-                .iter()
-                .any(|r| r == "control-plane" || r == "master")
-        })
-        .count();
-    log(
-        Level::Info,
-        format!(
-            "cluster: Kubernetes {}, {} nodes ({cp} control plane), CNI {}",
-            info.server_version,
-            info.nodes.len(),
-            info.cni
-        ),
-    );
+    log(Level::Info, format!("cluster: {info}"));
 }
 
 /// Renders run events as `info:`/`warning:` lines: no progress bar, no ANSI.
