@@ -232,7 +232,11 @@ pub async fn run(
         blocked = make_room(client, opts).await.err();
     }
 
-    for tc in &testcases {
+    // `--keep` keeps the last Sonobuoy run: earlier ones would block the next in the namespace.
+    let last_e2e = testcases
+        .iter()
+        .rposition(|t| matches!(t.check, Check::E2e(_)));
+    for (tc_index, tc) in testcases.iter().enumerate() {
         match &tc.check {
             Check::Native(check) => {
                 let outcome = tokio::select! {
@@ -311,8 +315,12 @@ pub async fn run(
                         r = one_pass(client, &spec, opts, &dir, started, &mut record, on_event) => Some(r),
                         _ = &mut interrupt => None,
                     };
-                    // Clean up on every path (also after an interrupt), unless asked to keep.
-                    if !opts.keep {
+                    // Clean up on every path (also after an interrupt), unless asked to keep it and
+                    // no further run needs the namespace.
+                    let aborted = matches!(result, Some(PassResult::Aborted(_)));
+                    let no_run_follows = result.is_none()
+                        || (Some(tc_index) == last_e2e && (i + 1 == count || aborted));
+                    if !(opts.keep && no_run_follows) {
                         clean(client, &opts.namespace, on_event).await;
                     }
                     let outcome = match &result {

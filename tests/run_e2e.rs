@@ -648,3 +648,52 @@ fn without_an_inventory_serial_specs_get_a_serial_pass_by_label() {
             .any(|a| a == "--label-filter=Serial")
     );
 }
+
+#[test]
+fn keep_leaves_only_the_last_of_several_runs() {
+    let ns = "e2e-keep-two-passes";
+    let child = Command::new(root().join("testenv/aggregator-standin"))
+        .args([
+            "--kubeconfig",
+            testenv::kubeconfig().to_str().unwrap(),
+            "-n",
+            ns,
+            "--runs",
+            "2",
+            "--interval",
+            "0.2",
+        ])
+        .arg(root().join(ARCHIVE))
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let r = run(
+        ns,
+        &testenv::kubeconfig(),
+        &["--cni", "cilium", "--no-inventory", "--keep"],
+    );
+    reap(child);
+    assert_eq!(r.code, 0, "{}", r.text);
+    assert_eq!(
+        r.verdict.as_ref().unwrap()["run"]["passes"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    // The second run is still there for debugging.
+    assert!(
+        kubectl(&["get", "pod", "sonobuoy", "-n", ns])
+            .status
+            .success(),
+        "{}",
+        r.text
+    );
+    let o = Command::new(bin())
+        .args(["cleanup", "--namespace", ns, "--kubeconfig"])
+        .arg(testenv::kubeconfig())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_nothing_left(ns);
+}

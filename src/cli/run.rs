@@ -53,7 +53,8 @@ pub struct Args {
     /// Abort a run whose status has not changed for this long (Sonobuoy updates it every 5 s).
     #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
     stall_timeout: Duration,
-    /// Leave the run's objects in the cluster (for debugging).
+    /// Leave the last Sonobuoy run's objects in the cluster (for debugging); earlier runs of the
+    /// same invocation are removed, as the next one needs the namespace.
     #[arg(long)]
     keep: bool,
     /// Remove an existing run in the namespace before starting.
