@@ -1,12 +1,13 @@
 //! A run survives an API server restart during the watch (its own test binary: the restart would
 //! disturb tests running beside it).
 
+#[path = "support/standin.rs"]
+mod standin;
 #[allow(clippy::collapsible_if)]
 #[path = "support/testenv.rs"]
 mod testenv;
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 #[test]
 fn the_watch_survives_an_api_server_restart() {
@@ -14,21 +15,12 @@ fn the_watch_survives_an_api_server_restart() {
     let kc = testenv::kubeconfig();
     let ns = "e2e-apiserver-restart";
     // A slow stand-in: 12 progress steps, 1 s apart.
-    let mut standin = Command::new(root.join("testenv/aggregator-standin"))
-        .args([
-            "--kubeconfig",
-            kc.to_str().unwrap(),
-            "-n",
-            ns,
-            "--steps",
-            "12",
-            "--interval",
-            "1",
-        ])
-        .arg(root.join("tests/fixtures/derived/sonobuoy-v1.33-netpol-cilium.tar.gz"))
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = standin::Standin {
+        steps: 12,
+        interval: 1.0,
+        ..standin::Standin::new(ns)
+    }
+    .spawn();
     let out = tempfile::tempdir().unwrap();
     let cli = Command::new(env!("CARGO_BIN_EXE_scs-conformance"))
         .current_dir(&root)
@@ -59,28 +51,7 @@ fn the_watch_survives_an_api_server_restart() {
         .spawn()
         .unwrap();
     // Once the run is under way, restart the API server (down for 2 s).
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let o = Command::new(testenv::kubectl_binary())
-            .arg("--kubeconfig")
-            .arg(&kc)
-            .args([
-                "get",
-                "pod",
-                "sonobuoy",
-                "-n",
-                ns,
-                "-o",
-                "jsonpath={.metadata.annotations.sonobuoy\\.hept\\.io/status}",
-            ])
-            .output()
-            .unwrap();
-        if String::from_utf8_lossy(&o.stdout).contains("\"running\"") {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the run did not start");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    standin::wait_until_running(ns);
     let restart = Command::new(root.join("testenv/restart-apiserver"))
         .arg("2")
         .output()
@@ -91,7 +62,7 @@ fn the_watch_survives_an_api_server_restart() {
         String::from_utf8_lossy(&restart.stderr)
     );
     let o = cli.wait_with_output().unwrap();
-    let _ = standin.wait();
+    standin::reap(child);
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&o.stdout),

@@ -3,17 +3,18 @@
 //! (status annotation, `/sonobuoy splat`); everything else is real. After every run, no object
 //! of the run may be left in the cluster.
 
+#[path = "support/standin.rs"]
+mod standin;
 #[allow(clippy::collapsible_if)]
 #[path = "support/testenv.rs"]
 mod testenv;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-
-const ARCHIVE: &str = "tests/fixtures/derived/sonobuoy-v1.33-netpol-cilium.tar.gz";
+use standin::{Standin, reap};
 /// testenv runs 1.35, which has no built-in inventory; runs plan with the 1.33 one (one parallel
 /// pass for NetworkPolicy) unless a test says otherwise.
 const INVENTORY: &str = "tests/fixtures/e2e/v1.33-viola-cilium.junit_01.xml.gz";
@@ -32,26 +33,6 @@ fn kubectl(args: &[&str]) -> Output {
         .arg(testenv::kubeconfig())
         .args(args)
         .output()
-        .unwrap()
-}
-
-/// Starts the aggregator stand-in for the next run in `ns`.
-fn standin(ns: &str, scenario: &str) -> Child {
-    Command::new(root().join("testenv/aggregator-standin"))
-        .args([
-            "--kubeconfig",
-            testenv::kubeconfig().to_str().unwrap(),
-            "-n",
-            ns,
-            "--scenario",
-            scenario,
-            "--interval",
-            "0.3",
-        ])
-        .arg(root().join(ARCHIVE))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
         .unwrap()
 }
 
@@ -118,18 +99,6 @@ fn finish(o: Output, out: tempfile::TempDir) -> RunOutcome {
     }
 }
 
-fn reap(mut child: Child) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if child.try_wait().unwrap().is_some() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-}
-
 /// Nothing of the run in `ns` is left: namespace, cluster role, cluster role binding.
 fn assert_nothing_left(ns: &str) {
     let deadline = Instant::now() + Duration::from_secs(90);
@@ -168,12 +137,24 @@ fn assert_nothing_left(ns: &str) {
     }
 }
 
+/// The reason given for the (first) test case's verdict.
+fn reason(r: &RunOutcome) -> String {
+    testcase(r.verdict.as_ref().expect("verdict.json written"))["reason"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 fn testcase(v: &Value) -> &Value {
     &v["modules"][0]["testcases"][0]
 }
 
 fn scenario(ns: &str, scenario: &str, extra: &[&str]) -> RunOutcome {
-    let child = standin(ns, scenario);
+    let child = Standin {
+        scenario,
+        ..Standin::new(ns)
+    }
+    .spawn();
     let r = run(ns, &testenv::kubeconfig(), extra);
     reap(child);
     assert_nothing_left(ns);
@@ -208,8 +189,8 @@ fn a_passing_run_is_pass_with_waivers_applied() {
         "registry.k8s.io/conformance:v1.35.4"
     );
     assert!(
-        Path::new(pass["tarball"].as_str().unwrap()).exists()
-            || r.text.contains("results retrieved")
+        Path::new(pass["tarball"].as_str().unwrap()).is_file(),
+        "the retrieved tarball is kept in --out"
     );
     assert!(v["run"]["seconds_complete_to_outputs"].as_f64().unwrap() < 5.0);
 }
@@ -246,12 +227,7 @@ fn a_deleted_aggregator_is_abort() {
 fn an_aggregator_reporting_failed_is_abort() {
     let r = scenario("e2e-failed", "failed", &["--cni", "cilium"]);
     assert_eq!(r.code, 3, "{}", r.text);
-    assert!(
-        testcase(r.verdict.as_ref().unwrap())["reason"]
-            .as_str()
-            .unwrap()
-            .contains("status failed")
-    );
+    assert!(reason(&r).contains("status failed"));
 }
 
 #[test]
@@ -262,12 +238,7 @@ fn a_run_that_never_finishes_times_out_as_abort() {
         &["--cni", "cilium", "--timeout", "4s"],
     );
     assert_eq!(r.code, 3, "{}", r.text);
-    assert!(
-        testcase(r.verdict.as_ref().unwrap())["reason"]
-            .as_str()
-            .unwrap()
-            .contains("timed out after 4s")
-    );
+    assert!(reason(&r).contains("timed out after 4s"));
 }
 
 #[test]
@@ -278,22 +249,14 @@ fn a_stalled_run_is_abort() {
         &["--cni", "cilium", "--stall-timeout", "3s"],
     );
     assert_eq!(r.code, 3, "{}", r.text);
-    assert!(
-        testcase(r.verdict.as_ref().unwrap())["reason"]
-            .as_str()
-            .unwrap()
-            .contains("no progress for 3s")
-    );
+    assert!(reason(&r).contains("no progress for 3s"));
 }
 
 #[test]
 fn a_tarball_that_does_not_match_tar_info_is_refused() {
     let r = scenario("e2e-checksum", "bad-checksum", &["--cni", "cilium"]);
     assert_eq!(r.code, 3, "{}", r.text);
-    let reason = testcase(r.verdict.as_ref().unwrap())["reason"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let reason = reason(&r);
     assert!(reason.contains("sha256"), "{reason}");
 }
 
@@ -303,14 +266,7 @@ fn an_existing_run_is_not_overwritten_without_force() {
     assert!(kubectl(&["create", "namespace", ns]).status.success());
     let r = run(ns, &testenv::kubeconfig(), &["--cni", "cilium"]);
     assert_eq!(r.code, 3, "{}", r.text);
-    assert!(
-        testcase(r.verdict.as_ref().unwrap())["reason"]
-            .as_str()
-            .unwrap()
-            .contains("already exists"),
-        "{}",
-        r.text
-    );
+    assert!(reason(&r).contains("already exists"), "{}", r.text);
     // The foreign namespace is untouched.
     assert!(kubectl(&["get", "namespace", ns]).status.success());
     // --force removes it and runs.
@@ -397,10 +353,7 @@ fn a_kubeconfig_without_rights_is_refused_up_front() {
     let _ = kubectl(&["delete", "clusterrolebinding", "e2e-noperm-viewer"]);
     let _ = kubectl(&["delete", "namespace", ns, "--wait=false"]);
     assert_eq!(r.code, 3, "{}", r.text);
-    let reason = testcase(r.verdict.as_ref().unwrap())["reason"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let reason = reason(&r);
     assert!(reason.contains("missing permissions"), "{reason}");
     assert!(reason.contains("create namespaces"), "{reason}");
     assert_nothing_left("e2e-noperm");
@@ -409,7 +362,11 @@ fn a_kubeconfig_without_rights_is_refused_up_front() {
 #[test]
 fn ctrl_c_during_a_run_cleans_up_and_writes_abort() {
     let ns = "e2e-ctrlc";
-    let child_standin = standin(ns, "stall");
+    let child_standin = Standin {
+        scenario: "stall",
+        ..Standin::new(ns)
+    }
+    .spawn();
     let out = tempfile::tempdir().unwrap();
     let cli = Command::new(bin())
         .current_dir(root())
@@ -433,23 +390,7 @@ fn ctrl_c_during_a_run_cleans_up_and_writes_abort() {
         .spawn()
         .unwrap();
     // Wait until the run is under way (the stand-in has annotated the aggregator).
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let o = kubectl(&[
-            "get",
-            "pod",
-            "sonobuoy",
-            "-n",
-            ns,
-            "-o",
-            "jsonpath={.metadata.annotations.sonobuoy\\.hept\\.io/status}",
-        ]);
-        if String::from_utf8_lossy(&o.stdout).contains("running") {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the run did not start");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    standin::wait_until_running(ns);
     assert!(
         Command::new("kill")
             .args(["-INT", &cli.id().to_string()])
@@ -470,7 +411,7 @@ fn ctrl_c_during_a_run_cleans_up_and_writes_abort() {
 #[test]
 fn sonobuoy_status_reads_the_same_status_as_we_do_and_cleanup_removes_kept_runs() {
     let ns = "e2e-parity-status";
-    let child = standin(ns, "complete");
+    let child = Standin::new(ns).spawn();
     let r = run(ns, &testenv::kubeconfig(), &["--cni", "cilium", "--keep"]);
     reap(child);
     assert_eq!(r.code, 0, "{}", r.text);
@@ -521,21 +462,12 @@ fn sonobuoy_status_reads_the_same_status_as_we_do_and_cleanup_removes_kept_runs(
 #[test]
 fn a_whole_scope_runs_in_one_invocation_with_sonobuoy_runs_per_e2e_testcase() {
     let ns = "e2e-scope";
-    let child = Command::new(root().join("testenv/aggregator-standin"))
-        .args([
-            "--kubeconfig",
-            testenv::kubeconfig().to_str().unwrap(),
-            "-n",
-            ns,
-            "--runs",
-            "3",
-            "--interval",
-            "0.2",
-        ])
-        .arg(root().join(ARCHIVE))
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = Standin {
+        runs: 3,
+        interval: 0.2,
+        ..Standin::new(ns)
+    }
+    .spawn();
     let out = tempfile::tempdir().unwrap();
     let o = Command::new(bin())
         .current_dir(root())
@@ -607,21 +539,12 @@ fn a_whole_scope_runs_in_one_invocation_with_sonobuoy_runs_per_e2e_testcase() {
 #[test]
 fn without_an_inventory_serial_specs_get_a_serial_pass_by_label() {
     let ns = "e2e-no-inventory";
-    let child = Command::new(root().join("testenv/aggregator-standin"))
-        .args([
-            "--kubeconfig",
-            testenv::kubeconfig().to_str().unwrap(),
-            "-n",
-            ns,
-            "--runs",
-            "2",
-            "--interval",
-            "0.2",
-        ])
-        .arg(root().join(ARCHIVE))
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = Standin {
+        runs: 2,
+        interval: 0.2,
+        ..Standin::new(ns)
+    }
+    .spawn();
     let r = run(
         ns,
         &testenv::kubeconfig(),
@@ -652,21 +575,12 @@ fn without_an_inventory_serial_specs_get_a_serial_pass_by_label() {
 #[test]
 fn keep_leaves_only_the_last_of_several_runs() {
     let ns = "e2e-keep-two-passes";
-    let child = Command::new(root().join("testenv/aggregator-standin"))
-        .args([
-            "--kubeconfig",
-            testenv::kubeconfig().to_str().unwrap(),
-            "-n",
-            ns,
-            "--runs",
-            "2",
-            "--interval",
-            "0.2",
-        ])
-        .arg(root().join(ARCHIVE))
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = Standin {
+        runs: 2,
+        interval: 0.2,
+        ..Standin::new(ns)
+    }
+    .spawn();
     let r = run(
         ns,
         &testenv::kubeconfig(),

@@ -5,12 +5,13 @@
 //! version policy). The e2e cases run on testenv with `testenv/aggregator-standin` playing the
 //! Sonobuoy aggregator; the offline cases need no cluster.
 
+#[path = "support/standin.rs"]
+mod standin;
 #[path = "support/testenv.rs"]
 mod testenv;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
 use chrono::NaiveDate;
 use scs_conformance::catalog::{Catalog, Check};
@@ -21,7 +22,6 @@ use scs_conformance::scs_protocol;
 use scs_conformance::verdict::Evidence;
 use scs_conformance::{builtin, waiver};
 
-const ARCHIVE: &str = "tests/fixtures/derived/sonobuoy-v1.33-netpol-cilium.tar.gz";
 const OK_TO_FAIL: &str = "tests/fixtures/scs/scs-sonobuoy-config-v1.yaml";
 const PREFIXES: &[&str] = &["info: ", "warning: ", "error: ", "critical: "];
 
@@ -105,44 +105,17 @@ fn run_namespace(tag: &str) -> String {
     )
 }
 
-fn standin(ns: &str) -> Child {
-    Command::new(root().join("testenv/aggregator-standin"))
-        .args([
-            "--kubeconfig",
-            testenv::kubeconfig().to_str().unwrap(),
-            "-n",
-            ns,
-            "--interval",
-            "0.3",
-            // testenv (1.35) has no built-in inventory: a parallel pass, then a serial one.
-            "--runs",
-            "2",
-        ])
-        .arg(root().join(ARCHIVE))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
-}
-
-fn reap(mut child: Child) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if child.try_wait().unwrap().is_some() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-}
-
 /// Runs kaas-networking-check through scs-check on testenv, with the stand-in serving the Cilium
 /// NetworkPolicy archive (three ipBlock specs failed in it).
 fn e2e_on_testenv(tag: &str, ok_to_fail: bool) -> (Outcome, tempfile::TempDir) {
     let ns = run_namespace(tag);
     let dir = tempfile::tempdir().unwrap();
-    let child = standin(&ns);
+    // testenv (1.35) has no built-in inventory: a parallel pass, then a serial one.
+    let child = standin::Standin {
+        runs: 2,
+        ..standin::Standin::new(&ns)
+    }
+    .spawn();
     let args = scope_args(&testenv::kubeconfig(), dir.path(), "parallel", ok_to_fail);
     let o = scs_check(
         &args,
@@ -157,7 +130,7 @@ fn e2e_on_testenv(tag: &str, ok_to_fail: bool) -> (Outcome, tempfile::TempDir) {
             "2026-11-25",
         ],
     );
-    reap(child);
+    standin::reap(child);
     (o, dir)
 }
 
