@@ -4,12 +4,14 @@
 use std::io::Read;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use scs_conformance::catalog::{Catalog, Check};
-use scs_conformance::cni::Cni;
-use scs_conformance::e2e_junit;
+use scs_conformance::definitions::builtin;
+use scs_conformance::definitions::catalog::{Catalog, Check};
+use scs_conformance::definitions::waiver::{self, ClusterContext};
+use scs_conformance::evidence::cni::Cni;
+use scs_conformance::evidence::e2e_junit;
+use scs_conformance::reports;
+use scs_conformance::verdict::certify;
 use scs_conformance::verdict::{Evidence, evaluate_testcase};
-use scs_conformance::waiver::{self, ClusterContext};
-use scs_conformance::{builtin, certify, output};
 
 fn junit() -> Vec<u8> {
     let gz = std::fs::read(concat!(
@@ -70,9 +72,9 @@ fn benches(c: &mut Criterion) {
     c.bench_function("render verdict.json + junit.xml + summary.md", |b| {
         b.iter(|| {
             (
-                output::json::render(&cert),
-                output::junit::render(&cert),
-                output::markdown::render(&cert),
+                reports::json::render(&cert),
+                reports::junit::render(&cert),
+                reports::markdown::render(&cert),
             )
         })
     });

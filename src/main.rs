@@ -1,8 +1,5 @@
-//! The `scs-conformance` command line: argument parsing and dispatch only; the work is done by
-//! the `scs_conformance` library.
-
-mod cli;
+//! The `scs-conformance` binary; everything is in the `scs_conformance_cli` library.
 
 fn main() -> std::process::ExitCode {
-    cli::main()
+    scs_conformance_cli::main()
 }

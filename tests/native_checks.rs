@@ -18,11 +18,11 @@ use chrono::NaiveDate;
 use clap::Parser;
 use k8s_openapi::api::core::v1::Node;
 use kube::api::{Api, ListParams, Patch, PatchParams};
-use scs_conformance::catalog::NativeCheck;
-use scs_conformance::native::cli::{ReleaseDataArgs, run_with};
-use scs_conformance::native::node_distribution::HOST_ID;
-use scs_conformance::native::{self, ReleaseData, run_check};
+use scs_conformance::definitions::catalog::NativeCheck;
+use scs_conformance::evidence::native::node_distribution::HOST_ID;
+use scs_conformance::evidence::native::{self, ReleaseData, run_check};
 use scs_conformance::verdict::Verdict;
+use scs_conformance_cli::commands::release_data::{ReleaseDataArgs, run_with};
 
 fn d(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
@@ -423,6 +423,7 @@ fn refresh_builds_release_data_from_the_sources() {
     assert_eq!(data.end_of_life((1, 35)), Some(d("2027-02-28")));
     assert_eq!(data.critical_cves.len(), 1);
     assert_eq!(data.critical_cves[0].id, "CVE-2099-0001");
+    assert!(data.critical_cves_read, "refresh reads the CVE sources");
     assert!(
         data.provenance
             .iter()
@@ -473,7 +474,7 @@ fn refresh_offline_fails_clearly_and_writes_nothing() {
 }
 
 #[test]
-fn show_reports_staleness_of_the_built_in_data() {
+fn show_reports_support_end_of_life_and_staleness_of_the_built_in_data() {
     #[derive(Parser)]
     struct Cli {
         #[command(subcommand)]
@@ -483,21 +484,42 @@ fn show_reports_staleness_of_the_built_in_data() {
     enum Top {
         ReleaseData(ReleaseDataArgs),
     }
-    let Top::ReleaseData(args) =
-        Cli::parse_from(["x", "release-data", "show", "--date", "2026-11-25"]).command;
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    assert_eq!(run_with(&args, &mut out, &mut err), 0);
-    let (out, err) = (
-        String::from_utf8(out).unwrap(),
-        String::from_utf8(err).unwrap(),
-    );
+    let show = |date: &str| {
+        let Top::ReleaseData(args) =
+            Cli::parse_from(["x", "release-data", "show", "--date", date]).command;
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        assert_eq!(run_with(&args, &mut out, &mut err), 0);
+        (
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
+        )
+    };
+    // The built-in data was generated on 2026-12-02: current that day.
+    let (out, err) = show("2026-12-02");
     assert!(
-        out.contains("branch 1.35: supported until 2027-02-28, newest release 1.35.4"),
+        out.contains("branch 1.35: supported until 2027-02-28, newest release 1.35.8 (2026-08-20)"),
         "{out}"
     );
     assert!(
-        out.contains("branch 1.34: end of life until 2026-10-27"),
+        out.contains("branch 1.34: end of life since 2026-10-27, newest release 1.34.12"),
         "{out}"
     );
+    assert!(
+        out.contains(
+            "branch 1.37: no end-of-life date in the data, newest release 1.37.2 (2026-10-27)"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("end of life until"), "{out}");
+    assert!(!err.contains("release data is stale"), "{err}");
+    assert!(err.contains("without reading the CVE sources"), "{err}");
+    // A branch is supported until the day before its end of life.
+    let (out, _) = show("2026-10-26");
+    assert!(
+        out.contains("branch 1.34: supported until 2026-10-27"),
+        "{out}"
+    );
+    // Two weeks later the same data is stale.
+    let (_, err) = show("2026-12-17");
     assert!(err.contains("release data is stale"), "{err}");
 }

@@ -8,9 +8,10 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use scs_conformance::publish::{
-    self, BasicAuth, PublishError, PublishOptions, PublishOutcome, ReportFormat, cli,
+use scs_conformance::scs::publish::{
+    self, BasicAuth, PublishError, PublishOptions, PublishOutcome, ReportFormat,
 };
+use scs_conformance_cli::commands::publish as cli;
 
 const USER: &str = "zuul_ci";
 const PASSWORD: &str = "Pa55-w0rd-NEVER-PRINTED";
@@ -636,7 +637,7 @@ fn no_secret_in_any_output_error_or_log() {
         cli::PublishArgs {
             format: Some(cli::FormatArg::Json),
             ..base.clone()
-        }, // monitor can't parse
+        }, // not JSON: refused before signing (exit 2)
         cli::PublishArgs {
             url: format!("http://127.0.0.1:{port}"),
             ..base.clone()
@@ -660,7 +661,7 @@ fn no_secret_in_any_output_error_or_log() {
             everything.push_str(&format!("{auth:?} {auth}\n"));
         }
     }
-    assert_eq!(codes, vec![0, 0, 1, 1, 1, 2, 2, 2, 1, 3, 2], "{everything}");
+    assert_eq!(codes, vec![0, 0, 1, 1, 1, 2, 2, 2, 2, 3, 2], "{everything}");
     let log_text = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
     assert!(
         log_text.contains("uploading signed report"),

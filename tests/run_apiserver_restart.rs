@@ -37,7 +37,7 @@ fn the_watch_survives_an_api_server_restart() {
             "--timeout",
             "5m",
         ])
-        // testenv (1.35) has no built-in inventory: plan with 1.33's (one parallel pass).
+        // A fixed inventory (1.33's: one parallel pass), whatever testenv's version.
         .args([
             "--inventory",
             "tests/fixtures/e2e/v1.33-viola-cilium.junit_01.xml.gz",

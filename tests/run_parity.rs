@@ -7,7 +7,7 @@ mod testenv;
 
 use std::process::Command;
 
-use scs_conformance::sonobuoy::manifest::{self, RunSpec};
+use scs_conformance::evidence::sonobuoy::manifest::{self, RunSpec};
 use serde_json::Value;
 
 fn sonobuoy_gen(args: &[&str]) -> Vec<Value> {

@@ -14,13 +14,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use chrono::NaiveDate;
-use scs_conformance::catalog::{Catalog, Check};
-use scs_conformance::certify::{self, ClusterFacts, ResultsInfo};
-use scs_conformance::cni::Cni;
-use scs_conformance::results::{self, Limits};
-use scs_conformance::scs_protocol;
-use scs_conformance::verdict::Evidence;
-use scs_conformance::{builtin, waiver};
+use scs_conformance::definitions::catalog::Catalog;
+use scs_conformance::definitions::{builtin, waiver};
+use scs_conformance::evidence::cni::Cni;
+use scs_conformance::evidence::results::{self, Limits};
+use scs_conformance::exit_codes;
+use scs_conformance::scs;
+use scs_conformance::verdict::certify::{self, GivenFacts};
 
 const OK_TO_FAIL: &str = "tests/fixtures/scs/scs-sonobuoy-config-v1.yaml";
 const PREFIXES: &[&str] = &["info: ", "warning: ", "error: ", "critical: "];
@@ -110,12 +110,8 @@ fn run_namespace(tag: &str) -> String {
 fn e2e_on_testenv(tag: &str, ok_to_fail: bool) -> (Outcome, tempfile::TempDir) {
     let ns = run_namespace(tag);
     let dir = tempfile::tempdir().unwrap();
-    // testenv (1.35) has no built-in inventory: a parallel pass, then a serial one.
-    let child = standin::Standin {
-        runs: 2,
-        ..standin::Standin::new(&ns)
-    }
-    .spawn();
+    // The built-in 1.35 inventory has no [Serial] NetworkPolicy spec: one parallel pass.
+    let child = standin::Standin::new(&ns).spawn();
     let args = scope_args(&testenv::kubeconfig(), dir.path(), "parallel", ok_to_fail);
     let o = scs_check(
         &args,
@@ -379,39 +375,24 @@ fn protocol_rendering_of_certifications() {
         Limits::default(),
     )
     .unwrap();
+    // As `scs-conformance verdict --cni … --k8s-version v1.33.1` certifies.
     let certify_as = |target: &str, cni: Cni| {
         let target = catalog.resolve(target, None).unwrap();
-        let ctx = waiver::ClusterContext {
-            cni: cni.clone(),
-            kubernetes: waiver::parse_version("v1.33.1"),
-            today: NaiveDate::from_ymd_opt(2026, 8, 1).unwrap(),
+        let given = GivenFacts {
+            cni: Some(cni),
+            kubernetes_version: Some("v1.33.1".into()),
         };
-        certify::certify(
-            &catalog,
-            &target,
-            |tc| match (&tc.check, &results.e2e) {
-                (Check::Native(_), _) => Evidence::None,
-                (Check::E2e(_), Ok(report)) => Evidence::Report(report),
-                (Check::E2e(_), Err(why)) => Evidence::Broken(why),
-            },
-            &waivers,
-            &ctx,
-            ClusterFacts {
-                kubernetes_version: Some("v1.33.1".into()),
-                cni,
-                nodes: Vec::new(),
-            },
-            Some(ResultsInfo::from(&results)),
-        )
+        let today = NaiveDate::from_ymd_opt(2026, 8, 1).unwrap();
+        certify::certify_results(&catalog, &target, &waivers, &results, given, today).unwrap()
     };
     // Unknown CNI: the three ipBlock failures are not waived.
     let cert = certify_as("kaas-networking-check", Cni::unknown());
     assert_eq!(
-        scs_protocol::result_lines(&cert),
+        scs::protocol::result_lines(&cert),
         ["kaas-networking-check: FAIL"]
     );
-    assert_eq!(scs_protocol::exit_code_all(&cert), 3);
-    let logs: Vec<String> = scs_protocol::log_lines(&cert)
+    assert_eq!(exit_codes::scs_check::for_certification(&cert), 3);
+    let logs: Vec<String> = scs::protocol::log_lines(&cert)
         .iter()
         .map(|l| l.to_string())
         .collect();
@@ -429,14 +410,14 @@ fn protocol_rendering_of_certifications() {
     // Cilium: waived, PASS.
     let cert = certify_as("kaas-networking-check", Cni::from_flag("cilium").unwrap());
     assert_eq!(
-        scs_protocol::result_lines(&cert),
+        scs::protocol::result_lines(&cert),
         ["kaas-networking-check: PASS"]
     );
-    assert_eq!(scs_protocol::exit_code_all(&cert), 0);
+    assert_eq!(exit_codes::scs_check::for_certification(&cert), 0);
     // The scope: native checks without evidence are MISSING, rendered as ABORT; the worst
     // verdict decides the exit code.
     let cert = certify_as("scs-compatible-kaas", Cni::from_flag("cilium").unwrap());
-    let lines = scs_protocol::result_lines(&cert);
+    let lines = scs::protocol::result_lines(&cert);
     assert!(
         lines.contains(&"version-policy-check: ABORT".to_string()),
         "{lines:?}"

@@ -6,13 +6,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
-use scs_conformance::catalog::{Catalog, Check};
-use scs_conformance::certify::{self, Certification, ClusterFacts, ResultsInfo};
-use scs_conformance::cni::{self, Cni};
-use scs_conformance::results::{self, Limits};
-use scs_conformance::scs_report::{self, ReportContext};
-use scs_conformance::verdict::{Evidence, Verdict};
-use scs_conformance::{builtin, waiver};
+use scs_conformance::definitions::catalog::Catalog;
+use scs_conformance::definitions::{builtin, waiver};
+use scs_conformance::evidence::results::{self, Limits};
+use scs_conformance::scs;
+use scs_conformance::scs::report::ReportContext;
+use scs_conformance::verdict::Verdict;
+use scs_conformance::verdict::certify::{self, Certification, GivenFacts};
 use serde::Deserialize;
 
 fn fixture(rel: &str) -> PathBuf {
@@ -41,39 +41,23 @@ fn catalog() -> Catalog {
     Catalog::load(&builtin::standards()).unwrap()
 }
 
-/// Builds the certification exactly as `scs-conformance verdict` does (src/cli/verdict.rs), with
-/// the built-in standards and waivers.
+/// Builds the certification with the engine's offline entry point, as `scs-conformance verdict`
+/// does, with the built-in standards and waivers.
 fn certify(catalog: &Catalog, target: &str, results_path: &Path) -> Certification {
     let target = catalog.resolve(target, None).unwrap();
     let waivers = waiver::load(&builtin::waivers(), catalog).unwrap();
     let extract = tempfile::tempdir().unwrap();
     let results = results::load(results_path, Some(extract.path()), Limits::default()).unwrap();
-    let kubernetes_version = results.kubernetes_version.clone();
-    let cni = cni::detect(&results.workloads).unwrap_or_else(Cni::unknown);
-    let ctx = waiver::ClusterContext {
-        cni: cni.clone(),
-        kubernetes: kubernetes_version
-            .as_deref()
-            .and_then(waiver::parse_version),
-        today: NaiveDate::from_ymd_opt(2026, 8, 1).unwrap(),
-    };
-    certify::certify(
+    let today = NaiveDate::from_ymd_opt(2026, 8, 1).unwrap();
+    certify::certify_results(
         catalog,
         &target,
-        |tc| match (&tc.check, &results.e2e) {
-            (Check::Native(_), _) => Evidence::None,
-            (Check::E2e(_), Ok(report)) => Evidence::Report(report),
-            (Check::E2e(_), Err(why)) => Evidence::Broken(why),
-        },
         &waivers,
-        &ctx,
-        ClusterFacts {
-            kubernetes_version,
-            cni,
-            nodes: Vec::new(),
-        },
-        Some(ResultsInfo::from(&results)),
+        &results,
+        GivenFacts::default(),
+        today,
     )
+    .unwrap()
 }
 
 fn context(target: &str) -> ReportContext {
@@ -185,7 +169,7 @@ fn report_has_scs_keys_and_scs_precedence_gives_our_verdict() {
     for fixture_path in FIXTURES {
         for target in TARGETS {
             let cert = certify(&catalog, target, &fixture(fixture_path));
-            let text = scs_report::render(&cert, &catalog, &context(target)).unwrap();
+            let text = scs::report::render(&cert, &catalog, &context(target)).unwrap();
             assert!(text.starts_with("---\n"), "explicit document start");
             positions_in_order(
                 &text,
@@ -312,7 +296,7 @@ fn failing_tests_are_reported_like_the_sonobuoy_handler() {
         &fixture("derived/v1.33-netpol-cilium-ipblock-failed.junit_01.xml.gz"),
     );
     assert_eq!(cert.verdict, Verdict::Fail);
-    let text = scs_report::render(&cert, &catalog, &context("scs-0219-v1")).unwrap();
+    let text = scs::report::render(&cert, &catalog, &context("scs-0219-v1")).unwrap();
     let report: Report = serde_saphyr::from_str(&text).unwrap();
     let inv = report.run.invocations.values().next().unwrap();
     assert_eq!(inv.results["kaas-networking-check"], -1);
@@ -338,10 +322,10 @@ fn each_report_has_a_fresh_uuid_and_write_is_atomic() {
         &fixture("e2e/v1.33-viola-cilium.junit_01.xml.gz"),
     );
     let out = tempfile::tempdir().unwrap();
-    let path = scs_report::write(out.path(), &cert, &catalog, &context("x")).unwrap();
+    let path = scs::report::write(out.path(), &cert, &catalog, &context("x")).unwrap();
     assert_eq!(path, out.path().join("report.yaml"));
     let a: Report = serde_saphyr::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    scs_report::write(out.path(), &cert, &catalog, &context("x")).unwrap();
+    scs::report::write(out.path(), &cert, &catalog, &context("x")).unwrap();
     let b: Report = serde_saphyr::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_ne!(
         a.run.uuid, b.run.uuid,
@@ -364,7 +348,7 @@ fn an_empty_subject_is_refused() {
     );
     let mut ctx = context("scs-0201-v1");
     ctx.subject = " ".into();
-    assert!(scs_report::render(&cert, &catalog, &ctx).is_err());
+    assert!(scs::report::render(&cert, &catalog, &ctx).is_err());
 }
 
 /// Cross-check with Python and PyYAML (what SCS's tooling uses): load the report with
@@ -400,7 +384,7 @@ fn python_pyyaml_reads_the_report_like_scs() {
     {
         let cert = certify(&catalog, target, &fixture(fixture_path));
         let sub = dir.path().join(i.to_string());
-        let path = scs_report::write(&sub, &cert, &catalog, &context(target)).unwrap();
+        let path = scs::report::write(&sub, &cert, &catalog, &context(target)).unwrap();
         let expected = match cert.verdict.scs_value() {
             Some(v) => v.to_string(),
             None => "None".into(),

@@ -147,7 +147,7 @@ async fn daemonset_rolls_out_to_every_node() {
             name: Some("ds".into()),
             ..Default::default()
         },
-        spec: Some(DaemonSetSpec {
+        spec: DaemonSetSpec {
             selector: LabelSelector {
                 match_labels: Some(sel.clone()),
                 ..Default::default()
@@ -167,7 +167,7 @@ async fn daemonset_rolls_out_to_every_node() {
                 }),
             },
             ..Default::default()
-        }),
+        },
         ..Default::default()
     };
     let api: Api<DaemonSet> = ns.api();

@@ -365,7 +365,7 @@ fn junit_output_has_a_suite_per_testcase_and_waived_tests_as_skipped() {
     assert!(xml.contains(r#"classname="sig-network""#));
     assert!(xml.contains("failed, waived by cilium-ipblock-egress-cidr: Cilium ipBlock rules do not select pod IPs inside the cluster (https://github.com/cilium/cilium/issues/9209)"));
     // Our own JUnit reader reads it back: 47 e2e tests plus the verdict case.
-    let report = scs_conformance::e2e_junit::parse(xml.as_bytes()).unwrap();
+    let report = scs_conformance::evidence::e2e_junit::parse(xml.as_bytes()).unwrap();
     assert_eq!(report.tests.len(), 48);
 }
 

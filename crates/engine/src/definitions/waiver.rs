@@ -1,0 +1,466 @@
+//! Waivers: known, tracked failures that do not count against a verdict.
+//!
+//! A waiver is scoped to a CNI (or `any`), to a module or test case, and optionally to ranges of
+//! Kubernetes and CNI versions; it always has a reason, a tracking link and an expiry date. The
+//! format is documented in `docs/waivers-format.md`. SCS's own `okToFail` list can be read as-is
+//! ([`from_scs_ok_to_fail`]); its entries apply to every CNI and standard and never expire,
+//! exactly as SCS applies them.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use chrono::NaiveDate;
+use regex::Regex;
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use crate::definitions::catalog::{
+    Catalog, LoadError, Problem, SourceFile, SourceLocation, Testcase, yaml_problem,
+};
+use crate::definitions::testname;
+use crate::evidence::cni::{self, Cni};
+
+/// Which clusters a waiver is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CniScope {
+    Any,
+    Named(String),
+}
+
+impl fmt::Display for CniScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CniScope::Any => f.write_str("any"),
+            CniScope::Named(n) => f.write_str(n),
+        }
+    }
+}
+
+/// Which test cases a waiver is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppliesTo {
+    /// A module id: every test case of the module.
+    Module(String),
+    /// One test case id.
+    Testcase(String),
+    /// Every test case (SCS `okToFail` semantics).
+    Everything,
+}
+
+impl fmt::Display for AppliesTo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AppliesTo::Module(id) | AppliesTo::Testcase(id) => f.write_str(id),
+            AppliesTo::Everything => f.write_str("*"),
+        }
+    }
+}
+
+/// One waiver.
+#[derive(Debug, Clone)]
+pub struct Waiver {
+    pub id: String,
+    pub cni: CniScope,
+    pub applies_to: AppliesTo,
+    /// Unanchored regex over the test name (see [`Waiver::matches`]).
+    pub test: Regex,
+    pub reason: String,
+    pub tracking: Option<String>,
+    /// Last day on which the waiver applies. `None` only for SCS `okToFail` entries.
+    pub expires: Option<NaiveDate>,
+    pub kubernetes: Option<semver::VersionReq>,
+    pub cni_version: Option<semver::VersionReq>,
+    /// Where it was defined (`waivers/cilium.yaml:12:5`).
+    pub origin: SourceLocation,
+}
+
+/// Whether a waiver applies to a cluster on a day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WaiverStatus {
+    Active,
+    Expired,
+    /// For another CNI (or the CNI is unknown and the waiver is CNI-specific).
+    OtherCni,
+    /// The cluster's Kubernetes version is outside the waiver's range, or unknown.
+    KubernetesVersionMismatch,
+    /// The CNI's version is outside the waiver's range, or unknown.
+    CniVersionMismatch,
+}
+
+/// What waivers are judged against.
+#[derive(Debug, Clone)]
+pub struct ClusterContext {
+    pub cni: Cni,
+    /// `major.minor.patch`, without vendor suffixes.
+    pub kubernetes: Option<semver::Version>,
+    pub today: NaiveDate,
+}
+
+impl Waiver {
+    /// Whether the waiver names this test. Matches the name as reported and its canonical
+    /// spacing, so a pattern written for one Kubernetes minor keeps matching the next.
+    pub fn matches(&self, test_name: &str) -> bool {
+        self.test.is_match(test_name) || self.test.is_match(&testname::canonical(test_name))
+    }
+
+    /// Whether the waiver is for this test case.
+    pub fn covers(&self, testcase: &Testcase) -> bool {
+        match &self.applies_to {
+            AppliesTo::Everything => true,
+            AppliesTo::Module(id) => *id == testcase.module,
+            AppliesTo::Testcase(id) => *id == testcase.id,
+        }
+    }
+
+    /// Whether the waiver applies to this cluster today.
+    pub fn status(&self, ctx: &ClusterContext) -> WaiverStatus {
+        if let CniScope::Named(name) = &self.cni
+            && !(ctx.cni.is_known() && ctx.cni.name == name.as_str())
+        {
+            return WaiverStatus::OtherCni;
+        }
+        if let Some(req) = &self.kubernetes
+            && !ctx.kubernetes.as_ref().is_some_and(|v| req.matches(v))
+        {
+            return WaiverStatus::KubernetesVersionMismatch;
+        }
+        if let Some(req) = &self.cni_version
+            && !ctx
+                .cni
+                .version
+                .as_deref()
+                .and_then(parse_version)
+                .is_some_and(|v| req.matches(&v))
+        {
+            return WaiverStatus::CniVersionMismatch;
+        }
+        if self.expires.is_some_and(|d| d < ctx.today) {
+            return WaiverStatus::Expired;
+        }
+        WaiverStatus::Active
+    }
+}
+
+/// The waivers that are active for test case `testcase` on this cluster today: the ones a run
+/// skips at launch and a verdict applies.
+pub fn active_for<'w>(
+    waivers: &'w [Waiver],
+    testcase: &Testcase,
+    ctx: &ClusterContext,
+) -> Vec<&'w Waiver> {
+    waivers
+        .iter()
+        .filter(|w| w.covers(testcase) && w.status(ctx) == WaiverStatus::Active)
+        .collect()
+}
+
+/// Parses a version such as `v1.33.3-gke.100` or `1.33` into `1.33.3` / `1.33.0` (see
+/// [`crate::version::parse`]); `None` when it is not a version.
+pub fn parse_version(text: &str) -> Option<semver::Version> {
+    crate::version::parse("", text).ok().map(|v| v.0)
+}
+
+/// Why a test pattern is refused although it compiles: it would waive every test (or every test
+/// with a letter or digit in its name) instead of the tracked ones. SCS's `okToFail` validator
+/// refuses empty regexes for the same reason.
+fn too_wide(test: &Regex) -> Option<&'static str> {
+    if test.is_match("") {
+        return Some("it matches the empty string, so it matches every test name");
+    }
+    // No waiver for a real problem matches all of these; `.`, `\w`, `\S`, `.+` do.
+    const PROBES: [&str; 3] = ["x", "7", "[sig-probe] scs-conformance probe"];
+    if PROBES.iter().all(|p| test.is_match(p)) {
+        return Some("it matches any single character, so it matches every test name");
+    }
+    None
+}
+
+/// Loads waiver files, checking their references against the catalog.
+pub fn load(files: &[SourceFile], catalog: &Catalog) -> Result<Vec<Waiver>, LoadError> {
+    let mut problems = Vec::new();
+    let mut waivers = Vec::new();
+    let mut ids: HashMap<String, SourceLocation> = HashMap::new();
+    for file in files {
+        let raw: RawFile = match serde_saphyr::from_str(&file.text) {
+            Ok(r) => r,
+            Err(e) => {
+                problems.push(yaml_problem(&file.name, &e));
+                continue;
+            }
+        };
+        let at = |l: &serde_saphyr::Location| SourceLocation {
+            file: file.name.clone(),
+            line: l.line(),
+            column: l.column(),
+        };
+        let cni = match raw.cni.value.to_ascii_lowercase().as_str() {
+            "any" => CniScope::Any,
+            name if cni::KNOWN.contains(&name) => CniScope::Named(name.to_string()),
+            other => {
+                problems.push(Problem {
+                    at: at(&raw.cni.referenced),
+                    message: format!(
+                        "unknown CNI {other:?} (known: any, {})",
+                        cni::KNOWN.join(", ")
+                    ),
+                });
+                continue;
+            }
+        };
+        for w in raw.waivers {
+            let here = at(&w.id.referenced);
+            let mut problem =
+                |at: SourceLocation, message: String| problems.push(Problem { at, message });
+            if let Some(first) = ids.get(&w.id.value) {
+                problem(
+                    here.clone(),
+                    format!(
+                        "duplicate waiver id {:?} (first defined at {first})",
+                        w.id.value
+                    ),
+                );
+            } else {
+                ids.insert(w.id.value.clone(), here.clone());
+            }
+            let applies_to = if catalog.module(&w.standard.value).is_some() {
+                AppliesTo::Module(w.standard.value.to_ascii_lowercase())
+            } else if let Some((_, tc)) = catalog.testcase(&w.standard.value) {
+                AppliesTo::Testcase(tc.id.clone())
+            } else {
+                problem(
+                    at(&w.standard.referenced),
+                    format!(
+                        "waiver refers to unknown standard or test case {:?}",
+                        w.standard.value
+                    ),
+                );
+                continue;
+            };
+            let test = match Regex::new(&w.test.value) {
+                Ok(r) => match too_wide(&r) {
+                    Some(why) => {
+                        problem(
+                            at(&w.test.referenced),
+                            format!("test pattern {:?} is refused: {why}", w.test.value),
+                        );
+                        continue;
+                    }
+                    None => r,
+                },
+                Err(e) => {
+                    problem(
+                        at(&w.test.referenced),
+                        format!(
+                            "invalid test regex: {}",
+                            e.to_string()
+                                .split_whitespace()
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                        ),
+                    );
+                    continue;
+                }
+            };
+            if w.reason.trim().is_empty() {
+                problem(here.clone(), "reason must not be empty".into());
+            }
+            if !(w.tracking.value.starts_with("https://")
+                || w.tracking.value.starts_with("http://"))
+            {
+                problem(
+                    at(&w.tracking.referenced),
+                    format!("tracking must be a URL, got {:?}", w.tracking.value),
+                );
+            }
+            let mut range =
+                |field: &Option<Spanned<String>>, what: &str| -> Option<semver::VersionReq> {
+                    let f = field.as_ref()?;
+                    match semver::VersionReq::parse(&f.value) {
+                        Ok(r) => Some(r),
+                        Err(e) => {
+                            problems.push(Problem {
+                                at: at(&f.referenced),
+                                message: format!("invalid {what} version range {:?}: {e}", f.value),
+                            });
+                            None
+                        }
+                    }
+                };
+            let kubernetes = range(&w.kubernetes, "kubernetes");
+            let cni_version = range(&w.cni_version, "cni");
+            waivers.push(Waiver {
+                id: w.id.value,
+                cni: cni.clone(),
+                applies_to,
+                test,
+                reason: w.reason,
+                tracking: Some(w.tracking.value),
+                expires: Some(w.expires),
+                kubernetes,
+                cni_version,
+                origin: here,
+            });
+        }
+    }
+    if problems.is_empty() {
+        Ok(waivers)
+    } else {
+        Err(LoadError { problems })
+    }
+}
+
+/// Reads SCS's `okToFail` file (`Tests/kaas/scs-sonobuoy-config-v1.yaml`) with SCS's rules: the
+/// only key is `okToFail`, each entry has exactly a non-empty `regex` and `reason`. Entries apply
+/// to every CNI and test case and do not expire; the first URL in a reason becomes the tracking link.
+pub fn from_scs_ok_to_fail(file: &SourceFile) -> Result<Vec<Waiver>, LoadError> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    struct ScsFile {
+        ok_to_fail: Vec<ScsEntry>,
+    }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct ScsEntry {
+        regex: Spanned<String>,
+        reason: String,
+    }
+    let parsed: ScsFile = serde_saphyr::from_str(&file.text).map_err(|e| LoadError {
+        problems: vec![yaml_problem(&file.name, &e)],
+    })?;
+    let mut problems = Vec::new();
+    let mut waivers = Vec::new();
+    for (i, entry) in parsed.ok_to_fail.into_iter().enumerate() {
+        let at = SourceLocation {
+            file: file.name.clone(),
+            line: entry.regex.referenced.line(),
+            column: entry.regex.referenced.column(),
+        };
+        if entry.regex.value.is_empty() || entry.reason.trim().is_empty() {
+            problems.push(Problem {
+                at,
+                message: "okToFail entries need a non-empty regex and reason".into(),
+            });
+            continue;
+        }
+        match Regex::new(&entry.regex.value) {
+            Ok(test) => match too_wide(&test) {
+                Some(why) => problems.push(Problem {
+                    message: format!("regex {:?} is refused: {why}", entry.regex.value),
+                    at,
+                }),
+                None => waivers.push(Waiver {
+                    id: format!("scs-ok-to-fail-{}", i + 1),
+                    cni: CniScope::Any,
+                    applies_to: AppliesTo::Everything,
+                    test,
+                    tracking: first_url(&entry.reason),
+                    reason: entry.reason,
+                    expires: None,
+                    kubernetes: None,
+                    cni_version: None,
+                    origin: at,
+                }),
+            },
+            Err(e) => problems.push(Problem {
+                at,
+                message: format!(
+                    "invalid regex: {}",
+                    e.to_string()
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ),
+            }),
+        }
+    }
+    if problems.is_empty() {
+        Ok(waivers)
+    } else {
+        Err(LoadError { problems })
+    }
+}
+
+fn first_url(text: &str) -> Option<String> {
+    let start = text.find("https://").or_else(|| text.find("http://"))?;
+    let url: String = text[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace() && !matches!(c, ')' | '"' | '\'' | ','))
+        .collect();
+    Some(url)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    cni: Spanned<String>,
+    #[serde(default)]
+    waivers: Vec<RawWaiver>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawWaiver {
+    id: Spanned<String>,
+    standard: Spanned<String>,
+    test: Spanned<String>,
+    reason: String,
+    tracking: Spanned<String>,
+    expires: NaiveDate,
+    kubernetes: Option<Spanned<String>>,
+    cni_version: Option<Spanned<String>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_drop_vendor_suffixes() {
+        assert_eq!(
+            parse_version("v1.31.4-gke.1256000"),
+            Some(semver::Version::new(1, 31, 4))
+        );
+        assert_eq!(parse_version("1.33"), Some(semver::Version::new(1, 33, 0)));
+        assert_eq!(
+            parse_version("v1.16.3+build"),
+            Some(semver::Version::new(1, 16, 3))
+        );
+        assert_eq!(parse_version("latest"), None);
+    }
+
+    #[test]
+    fn patterns_that_match_every_name_are_too_wide() {
+        for wide in [
+            "", ".*", "(?s).*", "^", "$", "a*", "|x", ".", ".+", r"\S", r"\w", "(?i).",
+        ] {
+            assert!(too_wide(&Regex::new(wide).unwrap()).is_some(), "{wide:?}");
+        }
+        for narrow in [
+            "should allow egress access to server in CIDR block",
+            r"\[Feature:SCTPConnectivity\]",
+            "^\\[sig-network\\]",
+        ] {
+            assert!(
+                too_wide(&Regex::new(narrow).unwrap()).is_none(),
+                "{narrow:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn urls_are_taken_from_reasons() {
+        assert_eq!(
+            first_url("Fails when … (only ExternalIP): https://github.com/kubernetes/kubernetes/issues/136626").as_deref(),
+            Some("https://github.com/kubernetes/kubernetes/issues/136626")
+        );
+        assert_eq!(
+            first_url(
+                "Flaky test. Fix in v1.36 (https://github.com/kubernetes/kubernetes/pull/136715)"
+            )
+            .as_deref(),
+            Some("https://github.com/kubernetes/kubernetes/pull/136715")
+        );
+        assert_eq!(first_url("no link"), None);
+    }
+}

@@ -1,0 +1,1033 @@
+//! Ingesting e2e results: a Sonobuoy results tarball, an extracted results directory, or a bare
+//! e2e JUnit file (optionally gzipped).
+//!
+//! Inputs come from clusters and users we do not control, so reading is defensive
+//! (docs/reliability.md):
+//! - the format is told by content (magic bytes), never by file name; zip, bzip2, xz and zstd
+//!   are refused with a message saying so;
+//! - extraction takes only regular files and directories, no path that leaves the target
+//!   directory, bounded entry counts and sizes, and refuses an entry path that occurs twice with
+//!   different contents;
+//! - directory walks never follow symlinks and never open FIFOs or devices;
+//! - every `junit*.xml` of the run is read (Ginkgo v1 parallel runs write one per node) and
+//!   merged; a spec reported by two files with different outcomes is an error;
+//! - the JUnit is checked against the run's `e2e.log` summary and Sonobuoy's
+//!   `sonobuoy_results.yaml`, when present; disagreements make the report untrustworthy
+//!   ([`E2eReport::discrepancies`]), so no verdict on it is PASS.
+//!
+//! Errors name the archive, file or entry.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::path::{Component, Path, PathBuf};
+
+use flate2::read::MultiGzDecoder;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::evidence::cni::Workload;
+use crate::evidence::e2e_junit::{
+    self, E2eReport, JunitError, Parsed, RawCounts, ReadLimits, TestResult,
+};
+
+/// What kind of input the results came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResultsKind {
+    Tarball,
+    Directory,
+    Junit,
+}
+
+/// Bounds on what an input may unpack to and what is read into memory.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_entries: u64,
+    pub max_file_bytes: u64,
+    pub max_total_bytes: u64,
+    /// Per JUnit document (decompressed) and its testcases: parsed while streaming, refused
+    /// once exceeded.
+    pub junit: ReadLimits,
+    /// JUnit files merged into one report.
+    pub max_junit_files: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        // A full conformance run archive is tens of MB; these leave room for big clusters.
+        Limits {
+            max_entries: 200_000,
+            max_file_bytes: 1 << 30,
+            max_total_bytes: 4 << 30,
+            junit: ReadLimits::default(),
+            max_junit_files: 256,
+        }
+    }
+}
+
+/// Small metadata files (serverversion.json, resource dumps, sonobuoy_results.yaml) are read
+/// whole, up to this size; bigger ones are ignored or refused.
+const MAX_METADATA_BYTES: u64 = 64 << 20;
+/// Deepest directory level walked below `plugins/e2e/results`.
+const MAX_WALK_DEPTH: usize = 16;
+
+/// Results ready for evaluation.
+#[derive(Debug, Clone)]
+pub struct Results {
+    pub source: PathBuf,
+    pub kind: ResultsKind,
+    /// The e2e report, or why the e2e plugin produced none (e.g. a plugin timeout).
+    pub e2e: Result<E2eReport, PluginError>,
+    /// The JUnit files that were read, relative to the results root, joined by `, `.
+    pub junit_file: Option<String>,
+    /// `gitVersion` from `serverversion.json`, when the archive has one.
+    pub kubernetes_version: Option<String>,
+    /// DaemonSets and Deployments from the archive's resource dump (for CNI detection).
+    pub workloads: Vec<Workload>,
+    /// Where a tarball was extracted to.
+    pub extracted_to: Option<PathBuf>,
+}
+
+/// The e2e plugin produced no report and said why: Sonobuoy's
+/// `plugins/e2e/errors/<node>/error.json` (e.g. a plugin timeout), one message per node.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the e2e plugin reported an error: {}", .messages.join("; "))]
+pub struct PluginError {
+    pub messages: Vec<String>,
+}
+
+/// Why results could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ResultsError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("{archive}: entry {entry:?}: {why}")]
+    UnsafeEntry {
+        archive: PathBuf,
+        entry: String,
+        why: String,
+    },
+    #[error("{archive}: {why}")]
+    Archive { archive: PathBuf, why: String },
+    #[error(
+        "{archive}: entry {entry:?} occurs twice (entries #{first} and #{second}) with different contents; refusing to pick one"
+    )]
+    DuplicateEntry {
+        archive: PathBuf,
+        entry: String,
+        first: u64,
+        second: u64,
+    },
+    #[error(
+        "{path}: {what}, not Sonobuoy results (a .tar.gz, a results directory or a JUnit .xml)"
+    )]
+    UnsupportedFormat { path: PathBuf, what: &'static str },
+    #[error("{path}: is {kind}; only regular files and directories are read")]
+    NotRegular { path: PathBuf, kind: &'static str },
+    #[error(
+        "{path}: no e2e JUnit report (looked for junit*.xml in plugins/e2e/results/global, plugins/e2e/results and the top directory, and *.xml under plugins/e2e/results/)"
+    )]
+    NoJunit { path: PathBuf },
+    #[error("{path}: {source}")]
+    Junit { path: PathBuf, source: JunitError },
+    #[error("{path}: more than {max} JUnit files")]
+    TooManyJunitFiles { path: PathBuf, max: usize },
+    #[error(
+        "spec {name:?} is {first_outcome} in {first} but {second_outcome} in {second}: conflicting copies of one run"
+    )]
+    ConflictingCopies {
+        name: String,
+        first: String,
+        first_outcome: &'static str,
+        second: String,
+        second_outcome: &'static str,
+    },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> ResultsError + '_ {
+    move |source| ResultsError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// What a results file is, by its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sniffed {
+    Tar { gzip: bool },
+    Junit { gzip: bool },
+    Unsupported(&'static str),
+}
+
+/// Loads results from `path`. Tarballs are extracted into `extract_to` (which must not exist
+/// yet, or be empty); without one they are extracted into a temporary directory that is removed
+/// after reading.
+pub fn load(
+    path: &Path,
+    extract_to: Option<&Path>,
+    limits: Limits,
+) -> Result<Results, ResultsError> {
+    // The path the user named may be a symlink; what it points to must be a file or directory.
+    let meta = fs::metadata(path).map_err(io_err(path))?;
+    if meta.is_dir() {
+        return load_dir(path, path, ResultsKind::Directory, limits);
+    }
+    if !meta.is_file() {
+        return Err(ResultsError::NotRegular {
+            path: path.to_path_buf(),
+            kind: kind_name(&meta.file_type()),
+        });
+    }
+    match sniff(path)? {
+        Sniffed::Unsupported(what) => Err(ResultsError::UnsupportedFormat {
+            path: path.to_path_buf(),
+            what,
+        }),
+        Sniffed::Tar { gzip } => {
+            let (dir, _guard) = match extract_to {
+                Some(dir) => (dir.to_path_buf(), None),
+                None => {
+                    let tmp = tempfile::tempdir().map_err(io_err(path))?;
+                    (tmp.path().to_path_buf(), Some(tmp))
+                }
+            };
+            extract_stream(path, gzip, &dir, limits)?;
+            let mut results = load_dir(&dir, path, ResultsKind::Tarball, limits)?;
+            results.extracted_to = extract_to.map(Path::to_path_buf);
+            Ok(results)
+        }
+        Sniffed::Junit { gzip } => {
+            refuse_oversized(path, meta.len(), gzip, limits)?;
+            let file = fs::File::open(path).map_err(io_err(path))?;
+            let parsed = read_junit(file, gzip, limits).map_err(|source| ResultsError::Junit {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let mut report = parsed.report;
+            prefix_discrepancies(&mut report.discrepancies, &name);
+            Ok(Results {
+                source: path.to_path_buf(),
+                kind: ResultsKind::Junit,
+                e2e: Ok(report),
+                junit_file: Some(name),
+                kubernetes_version: None,
+                workloads: Vec::new(),
+                extracted_to: None,
+            })
+        }
+    }
+}
+
+/// Tells the format from the first bytes (and, for gzip, the first decompressed block).
+fn sniff(path: &Path) -> Result<Sniffed, ResultsError> {
+    let file = fs::File::open(path).map_err(io_err(path))?;
+    let mut head = Vec::with_capacity(512);
+    file.take(512)
+        .read_to_end(&mut head)
+        .map_err(io_err(path))?;
+    let is_ustar = |block: &[u8]| block.len() >= 262 && &block[257..262] == b"ustar";
+    if head.starts_with(&[0x1f, 0x8b]) {
+        let file = fs::File::open(path).map_err(io_err(path))?;
+        let mut block = Vec::with_capacity(512);
+        // A corrupt stream is reported by the reader that follows, with context.
+        let _ = MultiGzDecoder::new(file).take(512).read_to_end(&mut block);
+        return Ok(if is_ustar(&block) {
+            Sniffed::Tar { gzip: true }
+        } else {
+            Sniffed::Junit { gzip: true }
+        });
+    }
+    let unsupported = [
+        (
+            &b"PK\x03\x04"[..],
+            "a zip archive; Sonobuoy results are tar.gz",
+        ),
+        (
+            &b"PK\x05\x06"[..],
+            "an empty zip archive; Sonobuoy results are tar.gz",
+        ),
+        (&b"BZh"[..], "bzip2-compressed; Sonobuoy results are tar.gz"),
+        (
+            &b"\xfd7zXZ\x00"[..],
+            "xz-compressed; Sonobuoy results are tar.gz",
+        ),
+        (
+            &b"\x28\xb5\x2f\xfd"[..],
+            "zstd-compressed; Sonobuoy results are tar.gz",
+        ),
+    ];
+    if let Some((_, what)) = unsupported.iter().find(|(m, _)| head.starts_with(m)) {
+        return Ok(Sniffed::Unsupported(what));
+    }
+    Ok(if is_ustar(&head) {
+        Sniffed::Tar { gzip: false }
+    } else {
+        Sniffed::Junit { gzip: false }
+    })
+}
+
+/// An uncompressed JUnit over the limit is refused by its size, before any of it is read.
+fn refuse_oversized(
+    path: &Path,
+    size: u64,
+    gzip: bool,
+    limits: Limits,
+) -> Result<(), ResultsError> {
+    if !gzip && size > limits.junit.max_bytes {
+        return Err(ResultsError::Junit {
+            path: path.to_path_buf(),
+            source: JunitError::TooLarge {
+                max: limits.junit.max_bytes,
+            },
+        });
+    }
+    Ok(())
+}
+
+/// Streams one JUnit document (gzip with any number of members, or plain) through the parser.
+fn read_junit(file: fs::File, gzip: bool, limits: Limits) -> Result<Parsed, JunitError> {
+    let file = BufReader::new(file);
+    if gzip {
+        e2e_junit::read(MultiGzDecoder::new(file), limits.junit)
+    } else {
+        e2e_junit::read(file, limits.junit)
+    }
+}
+
+/// Extracts a `.tar.gz` safely into `dest` (created if missing).
+pub fn extract(archive: &Path, dest: &Path, limits: Limits) -> Result<(), ResultsError> {
+    extract_stream(archive, true, dest, limits)
+}
+
+fn extract_stream(
+    archive: &Path,
+    gzip: bool,
+    dest: &Path,
+    limits: Limits,
+) -> Result<(), ResultsError> {
+    let file = io::BufReader::new(fs::File::open(archive).map_err(io_err(archive))?);
+    fs::create_dir_all(dest).map_err(io_err(dest))?;
+    let broken = |e: io::Error| ResultsError::Archive {
+        archive: archive.to_path_buf(),
+        why: format!("cannot read archive (truncated or corrupt?): {e}"),
+    };
+    let stream: Box<dyn Read> = if gzip {
+        Box::new(MultiGzDecoder::new(file))
+    } else {
+        Box::new(file)
+    };
+    let mut tar = tar::Archive::new(stream);
+    let (mut entries, mut total) = (0u64, 0u64);
+    // Each file's entry number and content hash, to catch an entry path that occurs twice.
+    let mut seen: HashMap<PathBuf, (u64, [u8; 32])> = HashMap::new();
+    for entry in tar.entries().map_err(broken)? {
+        let mut entry = entry.map_err(broken)?;
+        entries += 1;
+        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let unsafe_entry = |why: String| ResultsError::UnsafeEntry {
+            archive: archive.to_path_buf(),
+            entry: name.clone(),
+            why,
+        };
+        if entries > limits.max_entries {
+            return Err(unsafe_entry(format!(
+                "archive has more than {} entries",
+                limits.max_entries
+            )));
+        }
+        let kind = entry.header().entry_type();
+        if kind == tar::EntryType::XGlobalHeader {
+            continue;
+        }
+        let path = entry.path().map_err(broken)?.into_owned();
+        if kind.is_dir() && path.components().all(|c| c == Component::CurDir) {
+            // `tar czf x.tgz -C dir .` starts with the entry `./`: the root itself.
+            continue;
+        }
+        let relative = safe_relative_path(&path).map_err(|why| unsafe_entry(why.into()))?;
+        let target = dest.join(&relative);
+        if kind.is_dir() {
+            fs::create_dir_all(&target).map_err(io_err(&target))?;
+            continue;
+        }
+        if !(kind.is_file() || kind == tar::EntryType::Continuous) {
+            return Err(unsafe_entry(format!(
+                "{kind:?} entries are not allowed (only files and directories)"
+            )));
+        }
+        let size = entry.header().size().map_err(broken)?;
+        if size > limits.max_file_bytes {
+            return Err(unsafe_entry(format!(
+                "{size} bytes is more than the {} allowed per file",
+                limits.max_file_bytes
+            )));
+        }
+        total += size;
+        if total > limits.max_total_bytes {
+            return Err(unsafe_entry(format!(
+                "archive unpacks to more than {} bytes",
+                limits.max_total_bytes
+            )));
+        }
+        let earlier = seen.get(&relative).copied();
+        let mut out = match earlier {
+            // A second copy is only hashed: the first stays, unless the two differ (error).
+            Some(_) => None,
+            None => {
+                if let Some(parent) = target.parent() {
+                    fs::create_dir_all(parent).map_err(io_err(parent))?;
+                }
+                Some(fs::File::create(&target).map_err(io_err(&target))?)
+            }
+        };
+        // `take` guards against a header that understates the data.
+        let mut data = (&mut entry).take(limits.max_file_bytes + 1);
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut copied = 0u64;
+        loop {
+            let n = data.read(&mut buf).map_err(broken)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            if let Some(out) = out.as_mut() {
+                out.write_all(&buf[..n]).map_err(io_err(&target))?;
+            }
+            copied += n as u64;
+        }
+        if copied != size {
+            return Err(ResultsError::Archive {
+                archive: archive.to_path_buf(),
+                why: format!("entry {name:?} is truncated ({copied} of {size} bytes)"),
+            });
+        }
+        let hash: [u8; 32] = hasher.finalize().into();
+        match earlier {
+            Some((first, h)) if h != hash => {
+                return Err(ResultsError::DuplicateEntry {
+                    archive: archive.to_path_buf(),
+                    entry: name,
+                    first,
+                    second: entries,
+                });
+            }
+            Some(_) => {}
+            None => {
+                seen.insert(relative, (entries, hash));
+            }
+        }
+    }
+    if entries == 0 {
+        return Err(ResultsError::Archive {
+            archive: archive.to_path_buf(),
+            why: "archive is empty".into(),
+        });
+    }
+    Ok(())
+}
+
+/// A path that stays inside the extraction directory, or why not.
+fn safe_relative_path(path: &Path) -> Result<PathBuf, &'static str> {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::Normal(part) => out.push(part),
+            Component::CurDir => {}
+            Component::ParentDir => return Err("path contains `..`"),
+            Component::RootDir | Component::Prefix(_) => return Err("absolute path"),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        return Err("empty path");
+    }
+    Ok(out)
+}
+
+fn kind_name(t: &fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_block_device() || t.is_char_device() {
+            return "a device";
+        }
+    }
+    if t.is_symlink() {
+        "a symlink"
+    } else if t.is_dir() {
+        "a directory"
+    } else if t.is_file() {
+        "a file"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Opens `path` if it is a regular file, without following a symlink or opening a FIFO or
+/// device (which would hang). `Ok(None)` if it does not exist.
+fn open_regular(path: &Path) -> Result<Option<fs::File>, ResultsError> {
+    let meta = match fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err(path)(e)),
+    };
+    if !meta.file_type().is_file() {
+        return Err(ResultsError::NotRegular {
+            path: path.to_path_buf(),
+            kind: kind_name(&meta.file_type()),
+        });
+    }
+    let file = fs::File::open(path).map_err(io_err(path))?;
+    // Checked again on the open file, in case it was swapped in between.
+    let meta = file.metadata().map_err(io_err(path))?;
+    if !meta.is_file() {
+        return Err(ResultsError::NotRegular {
+            path: path.to_path_buf(),
+            kind: kind_name(&meta.file_type()),
+        });
+    }
+    Ok(Some(file))
+}
+
+/// Reads a small regular file whole; `Ok(None)` if it is missing or bigger than `max`.
+fn read_small(path: &Path, max: u64) -> Result<Option<Vec<u8>>, ResultsError> {
+    let Some(file) = open_regular(path)? else {
+        return Ok(None);
+    };
+    let mut bytes = Vec::new();
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io_err(path))?;
+    Ok((bytes.len() as u64 <= max).then_some(bytes))
+}
+
+/// The entries of a real directory (not a symlink to one); empty if it does not exist.
+fn list_dir(dir: &Path) -> Result<Vec<(PathBuf, fs::FileType)>, ResultsError> {
+    match fs::symlink_metadata(dir) {
+        Ok(m) if m.file_type().is_dir() => {}
+        Ok(m) => {
+            return Err(ResultsError::NotRegular {
+                path: dir.to_path_buf(),
+                kind: kind_name(&m.file_type()),
+            });
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io_err(dir)(e)),
+    }
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir).map_err(io_err(dir))? {
+        let e = e.map_err(io_err(dir))?;
+        // DirEntry::file_type does not follow symlinks.
+        let t = e.file_type().map_err(io_err(&e.path()))?;
+        out.push((e.path(), t));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
+fn load_dir(
+    dir: &Path,
+    source: &Path,
+    kind: ResultsKind,
+    limits: Limits,
+) -> Result<Results, ResultsError> {
+    let kubernetes_version = read_small(&dir.join("serverversion.json"), MAX_METADATA_BYTES)?
+        .and_then(|b| serde_json::from_slice::<ServerVersion>(&b).ok())
+        .map(|v| v.git_version);
+    let workloads = read_workloads(dir)?;
+    let files = find_junits(dir)?;
+    if files.is_empty() {
+        return match plugin_error(dir)? {
+            Some(why) => Ok(Results {
+                source: source.to_path_buf(),
+                kind,
+                e2e: Err(why),
+                junit_file: None,
+                kubernetes_version,
+                workloads,
+                extracted_to: None,
+            }),
+            None => Err(ResultsError::NoJunit {
+                path: source.to_path_buf(),
+            }),
+        };
+    }
+    if files.len() > limits.max_junit_files {
+        return Err(ResultsError::TooManyJunitFiles {
+            path: source.to_path_buf(),
+            max: limits.max_junit_files,
+        });
+    }
+    let mut parsed = Vec::with_capacity(files.len());
+    for rel in &files {
+        let path = dir.join(rel);
+        let file = open_regular(&path)?.ok_or_else(|| ResultsError::NoJunit {
+            path: source.to_path_buf(),
+        })?;
+        let mut head = Vec::with_capacity(2);
+        (&file)
+            .take(2)
+            .read_to_end(&mut head)
+            .map_err(io_err(&path))?;
+        let gzip = head == [0x1f, 0x8b];
+        let size = file.metadata().map_err(io_err(&path))?.len();
+        refuse_oversized(&source.join(rel), size, gzip, limits)?;
+        let file = fs::File::open(&path).map_err(io_err(&path))?;
+        let doc = read_junit(file, gzip, limits).map_err(|e| ResultsError::Junit {
+            path: source.join(rel),
+            source: e,
+        })?;
+        parsed.push((rel.clone(), doc));
+    }
+    let raw: Vec<(String, RawCounts)> = parsed.iter().map(|(r, p)| (r.clone(), p.raw)).collect();
+    let mut report = merge(parsed)?;
+    // The run's own log and Sonobuoy's summary, when the archive has them.
+    let junit_dir = Path::new(&files[0]).parent().unwrap_or(Path::new(""));
+    let log_rel = junit_dir.join("e2e.log");
+    if let Some(log) = open_regular(&dir.join(&log_rel))? {
+        let summary = read_ginkgo_summary(log).map_err(io_err(&dir.join(&log_rel)))?;
+        report
+            .discrepancies
+            .extend(check_log(&summary, &report, &log_rel.display().to_string()));
+    }
+    let yaml_rel = "plugins/e2e/sonobuoy_results.yaml";
+    if let Some(bytes) = read_small(&dir.join(yaml_rel), MAX_METADATA_BYTES)? {
+        report
+            .discrepancies
+            .extend(check_sonobuoy(&bytes, yaml_rel, &raw, &report));
+    }
+    Ok(Results {
+        source: source.to_path_buf(),
+        kind,
+        e2e: Ok(report),
+        junit_file: Some(files.join(", ")),
+        kubernetes_version,
+        workloads,
+        extracted_to: None,
+    })
+}
+
+fn prefix_discrepancies(list: &mut [String], file: &str) {
+    for d in list {
+        *d = format!("{file}: {d}");
+    }
+}
+
+/// Merges the JUnit files of one run (Ginkgo v1 parallel nodes each write their share). A spec
+/// in two files with different outcomes means two copies of a run were mixed: an error.
+fn merge(parsed: Vec<(String, Parsed)>) -> Result<E2eReport, ResultsError> {
+    let mut merged = E2eReport::default();
+    // Spec name → (file, outcome class) where it was first seen.
+    let mut first_seen: HashMap<String, (usize, &'static str)> = HashMap::new();
+    let files: Vec<String> = parsed.iter().map(|(f, _)| f.clone()).collect();
+    for (i, (file, doc)) in parsed.into_iter().enumerate() {
+        let mut report = doc.report;
+        if i == 0 {
+            merged.format = report.format;
+        }
+        prefix_discrepancies(&mut report.discrepancies, &file);
+        merged.discrepancies.append(&mut report.discrepancies);
+        merged.suite_failures.append(&mut report.suite_failures);
+        let mut within: HashMap<&str, ()> = HashMap::new();
+        for t in &report.tests {
+            let class = outcome_class(&t.result);
+            match first_seen.get(&t.name) {
+                Some(&(j, earlier)) if j != i && earlier != class => {
+                    return Err(ResultsError::ConflictingCopies {
+                        name: t.name.clone(),
+                        first: files[j].clone(),
+                        first_outcome: earlier,
+                        second: file,
+                        second_outcome: class,
+                    });
+                }
+                Some(_) => {}
+                None => {
+                    within.insert(&t.name, ());
+                }
+            }
+        }
+        for name in within.keys() {
+            if let Some(t) = report.tests.iter().find(|t| t.name == *name) {
+                first_seen.insert(name.to_string(), (i, outcome_class(&t.result)));
+            }
+        }
+        merged.tests.append(&mut report.tests);
+    }
+    Ok(merged)
+}
+
+fn outcome_class(r: &TestResult) -> &'static str {
+    match r {
+        TestResult::Passed | TestResult::Flaky { .. } => "passed",
+        TestResult::Failed { .. } => "failed",
+        TestResult::Skipped(_) => "skipped",
+    }
+}
+
+/// What Ginkgo's closing summary in `e2e.log` says.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct GinkgoSummary {
+    /// `Ran N of M Specs`.
+    ran: Option<(u64, u64)>,
+    /// `SUCCESS!`/`FAIL! -- P Passed | F Failed`.
+    outcome: Option<(bool, u64, u64)>,
+}
+
+/// Scans a log line by line (lines capped, so a huge log never sits in memory) for the last
+/// Ginkgo summary.
+fn read_ginkgo_summary<R: Read>(log: R) -> io::Result<GinkgoSummary> {
+    let ran = regex::Regex::new(r"Ran (\d+) of (\d+) Specs? in").ok();
+    let outcome = regex::Regex::new(r"(SUCCESS!|FAIL!) -- (\d+) Passed \| (\d+) Failed").ok();
+    let ansi = regex::Regex::new(r"\x1b\[[0-9;]*m").ok();
+    let (Some(ran), Some(outcome), Some(ansi)) = (ran, outcome, ansi) else {
+        return Ok(GinkgoSummary::default());
+    };
+    let mut reader = BufReader::new(log);
+    let mut line = Vec::new();
+    let mut summary = GinkgoSummary::default();
+    loop {
+        line.clear();
+        let n = (&mut reader).take(64 * 1024).read_until(b'\n', &mut line)?;
+        if n == 0 {
+            break;
+        }
+        let text = String::from_utf8_lossy(&line);
+        let text = ansi.replace_all(&text, "");
+        let num = |s: &str| s.parse::<u64>().unwrap_or(u64::MAX);
+        if let Some(c) = ran.captures(&text) {
+            summary.ran = Some((num(&c[1]), num(&c[2])));
+        }
+        if let Some(c) = outcome.captures(&text) {
+            summary.outcome = Some((&c[1] == "SUCCESS!", num(&c[2]), num(&c[3])));
+        }
+    }
+    Ok(summary)
+}
+
+/// Where the log's summary disagrees with the report.
+fn check_log(s: &GinkgoSummary, report: &E2eReport, log: &str) -> Vec<String> {
+    let specs = report.tests.len() as u64;
+    let passed = report
+        .tests
+        .iter()
+        .filter(|t| matches!(t.result, TestResult::Passed | TestResult::Flaky { .. }))
+        .count() as u64;
+    let failed = report
+        .tests
+        .iter()
+        .filter(|t| matches!(t.result, TestResult::Failed { .. }))
+        .count() as u64;
+    let mut out = Vec::new();
+    let Some((ran, total)) = s.ran else {
+        out.push(format!(
+            "{log} has no Ginkgo summary (\"Ran N of M Specs\"): the run may not have finished"
+        ));
+        return out;
+    };
+    if total != specs {
+        out.push(format!(
+            "{log} says \"Ran {ran} of {total} Specs\" but the JUnit lists {specs} specs"
+        ));
+    }
+    // Ginkgo v2 counts passed and failed specs as ran; v1 counts the specs it meant to run,
+    // including those that skipped themselves.
+    let ran_ok = match report.format {
+        e2e_junit::GinkgoFormat::V2 => ran == passed + failed,
+        e2e_junit::GinkgoFormat::V1 => ran >= passed + failed && ran <= specs,
+    };
+    if !ran_ok {
+        out.push(format!(
+            "{log} says \"Ran {ran} of {total} Specs\" but the JUnit has {passed} passed and {failed} failed specs"
+        ));
+    }
+    if let Some((success, p, f)) = s.outcome {
+        if p != passed || f != failed {
+            out.push(format!(
+                "{log} says {p} Passed | {f} Failed but the JUnit has {passed} passed and {failed} failed specs"
+            ));
+        }
+        let any_failure = failed > 0 || !report.suite_failures.is_empty();
+        if !success && !any_failure {
+            out.push(format!(
+                "{log} says FAIL! but the JUnit has no failed spec or suite node"
+            ));
+        }
+        if success && any_failure {
+            out.push(format!(
+                "{log} says SUCCESS! but the JUnit has a failed spec or suite node"
+            ));
+        }
+    }
+    out
+}
+
+#[derive(Deserialize)]
+struct SonobuoyItem {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    meta: Option<SonobuoyMeta>,
+    #[serde(default)]
+    items: Vec<SonobuoyItem>,
+}
+
+#[derive(Deserialize)]
+struct SonobuoyMeta {
+    #[serde(default)]
+    file: Option<String>,
+}
+
+impl SonobuoyItem {
+    fn count_leaves(&self, into: &mut RawCounts) {
+        if self.items.is_empty() {
+            match self.status.as_str() {
+                "passed" => into.passed += 1,
+                "failed" => into.failed += 1,
+                "skipped" => into.skipped += 1,
+                _ => {}
+            }
+        }
+        for i in &self.items {
+            i.count_leaves(into);
+        }
+    }
+}
+
+/// Where Sonobuoy's own post-processing (`sonobuoy_results.yaml`) disagrees with what was read.
+fn check_sonobuoy(
+    bytes: &[u8],
+    yaml: &str,
+    raw: &[(String, RawCounts)],
+    report: &E2eReport,
+) -> Vec<String> {
+    let text = String::from_utf8_lossy(bytes);
+    let root: SonobuoyItem = match serde_saphyr::from_str(&text) {
+        Ok(r) => r,
+        Err(e) => return vec![format!("{yaml} cannot be read: {e}")],
+    };
+    let mut out = Vec::new();
+    let mut listed = Vec::new();
+    for item in &root.items {
+        let Some(file) = item.meta.as_ref().and_then(|m| m.file.clone()) else {
+            continue;
+        };
+        let path = format!("plugins/e2e/{file}");
+        let mut counts = RawCounts::default();
+        item.count_leaves(&mut counts);
+        match raw.iter().find(|(f, _)| *f == path) {
+            None => out.push(format!("{yaml} lists {path}, which is not in the results")),
+            Some((_, ours)) if *ours != counts => out.push(format!(
+                "{yaml} counts {} passed, {} failed, {} skipped in {path}, but it has {} passed, {} failed, {} skipped",
+                counts.passed, counts.failed, counts.skipped, ours.passed, ours.failed, ours.skipped
+            )),
+            Some(_) => {}
+        }
+        listed.push(path);
+    }
+    for (f, _) in raw {
+        if !listed.is_empty() && !listed.contains(f) {
+            out.push(format!("{yaml} does not list {f}"));
+        }
+    }
+    let any_failure = report
+        .tests
+        .iter()
+        .any(|t| matches!(t.result, TestResult::Failed { .. }))
+        || !report.suite_failures.is_empty();
+    match root.status.as_str() {
+        "failed" if !any_failure => out.push(format!(
+            "{yaml} says status: failed but the JUnit has no failed spec or suite node"
+        )),
+        "passed" if any_failure => out.push(format!(
+            "{yaml} says status: passed but the JUnit has a failed spec or suite node"
+        )),
+        _ => {}
+    }
+    out
+}
+
+/// The e2e JUnit files of a results directory, relative to it: every `junit*.xml` of the first
+/// of Sonobuoy's result directories that has one, else every `*.xml` under
+/// `plugins/e2e/results` (Sonobuoy post-processes every one there).
+fn find_junits(dir: &Path) -> Result<Vec<String>, ResultsError> {
+    for candidate in ["plugins/e2e/results/global", "plugins/e2e/results", ""] {
+        let base = dir.join(candidate);
+        let mut found = Vec::new();
+        for (path, t) in list_dir(&base)? {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if !(name.starts_with("junit") && name.ends_with(".xml")) {
+                continue;
+            }
+            if !t.is_file() {
+                return Err(ResultsError::NotRegular {
+                    path,
+                    kind: kind_name(&t),
+                });
+            }
+            found.push(relative(dir, &path));
+        }
+        if !found.is_empty() {
+            return Ok(found);
+        }
+    }
+    let mut found = Vec::new();
+    let mut stack = vec![(dir.join("plugins/e2e/results"), 0usize)];
+    while let Some((d, depth)) = stack.pop() {
+        for (path, t) in list_dir(&d)? {
+            if t.is_dir() {
+                if depth < MAX_WALK_DEPTH {
+                    stack.push((path, depth + 1));
+                }
+            } else if !t.is_file() {
+                return Err(ResultsError::NotRegular {
+                    path,
+                    kind: kind_name(&t),
+                });
+            } else if path.extension().is_some_and(|x| x == "xml") {
+                found.push(relative(dir, &path));
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+fn relative(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+/// Sonobuoy writes `plugins/e2e/errors/<node>/error.json` when the plugin failed or timed out.
+fn plugin_error(dir: &Path) -> Result<Option<PluginError>, ResultsError> {
+    let mut messages = Vec::new();
+    for (node, t) in list_dir(&dir.join("plugins/e2e/errors"))? {
+        if !t.is_dir() {
+            continue;
+        }
+        let bytes = read_small(&node.join("error.json"), MAX_METADATA_BYTES)?.unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let message = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string))
+            .unwrap_or(text);
+        messages.push(message.trim().to_string());
+    }
+    Ok((!messages.is_empty()).then_some(PluginError { messages }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ServerVersion {
+    git_version: String,
+}
+
+#[derive(Deserialize)]
+struct ResourceObject {
+    metadata: ObjectMeta,
+    spec: Option<WorkloadSpec>,
+}
+#[derive(Deserialize)]
+struct ObjectMeta {
+    name: String,
+    #[serde(default)]
+    namespace: String,
+}
+#[derive(Deserialize)]
+struct WorkloadSpec {
+    template: Option<PodTemplate>,
+}
+#[derive(Deserialize)]
+struct PodTemplate {
+    spec: Option<PodSpec>,
+}
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PodSpec {
+    #[serde(default)]
+    containers: Vec<Container>,
+    #[serde(default)]
+    init_containers: Vec<Container>,
+}
+#[derive(Deserialize)]
+struct Container {
+    #[serde(default)]
+    image: String,
+}
+
+/// DaemonSets and Deployments from Sonobuoy's resource dump (`resources/ns/<ns>/apps_v1_*.json`).
+fn read_workloads(dir: &Path) -> Result<Vec<Workload>, ResultsError> {
+    let mut out = Vec::new();
+    for (ns, t) in list_dir(&dir.join("resources/ns"))? {
+        if !t.is_dir() {
+            continue;
+        }
+        for file in ["apps_v1_daemonsets.json", "apps_v1_deployments.json"] {
+            let Some(bytes) = read_small(&ns.join(file), MAX_METADATA_BYTES)? else {
+                continue;
+            };
+            let Ok(objects) = serde_json::from_slice::<Vec<ResourceObject>>(&bytes) else {
+                continue;
+            };
+            for o in objects {
+                let spec = o.spec.and_then(|s| s.template).and_then(|t| t.spec);
+                let images = spec
+                    .map(|s| {
+                        s.containers
+                            .into_iter()
+                            .chain(s.init_containers)
+                            .map(|c| c.image)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                out.push(Workload {
+                    namespace: o.metadata.namespace,
+                    name: o.metadata.name,
+                    images,
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_that_leave_the_target_are_refused() {
+        assert!(safe_relative_path(Path::new("../etc/passwd")).is_err());
+        assert!(safe_relative_path(Path::new("a/../../b")).is_err());
+        assert!(safe_relative_path(Path::new("/etc/passwd")).is_err());
+        assert_eq!(
+            safe_relative_path(Path::new("./plugins/e2e")).unwrap(),
+            PathBuf::from("plugins/e2e")
+        );
+    }
+
+    #[test]
+    fn ginkgo_summaries_are_found_in_coloured_logs() {
+        let log = "noise\n\x1b[1mRan 419 of 6731 Specs in 6509.5 seconds\x1b[0m\n\x1b[1;32mSUCCESS!\x1b[0m -- 419 Passed | 0 Failed | 0 Pending | 6312 Skipped\n";
+        let s = read_ginkgo_summary(log.as_bytes()).unwrap();
+        assert_eq!(s.ran, Some((419, 6731)));
+        assert_eq!(s.outcome, Some((true, 419, 0)));
+    }
+}

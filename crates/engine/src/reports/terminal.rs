@@ -1,0 +1,122 @@
+//! The human summary printed at the end of a command.
+
+use std::fmt::Write;
+
+use crate::definitions::waiver::WaiverStatus;
+use crate::reports::clip;
+use crate::reports::escape::terminal as esc;
+use crate::verdict::Outcome;
+use crate::verdict::certify::Certification;
+
+/// At most this many failed tests are printed per test case.
+const MAX_FAILED: usize = 10;
+
+/// Renders the summary as plain text. Text from evidence and definitions is escaped, so control
+/// sequences in a spec name are shown (`\u{1b}`), not executed.
+pub fn render(cert: &Certification) -> String {
+    let mut s = String::new();
+    let k8s = cert
+        .cluster
+        .kubernetes_version
+        .as_deref()
+        .unwrap_or("unknown");
+    let _ = writeln!(
+        s,
+        "Kubernetes {}, CNI {}",
+        esc(k8s),
+        esc(&cert.cluster.cni.to_string())
+    );
+    if let Some(w) = &cert.cluster.cni.warning {
+        let _ = writeln!(s, "WARNING: {}", esc(w));
+    }
+    for m in &cert.modules {
+        let _ = writeln!(
+            s,
+            "{:<8} {} ({})",
+            m.verdict.as_str(),
+            esc(&m.id),
+            esc(&m.name)
+        );
+        for t in &m.testcases {
+            let _ = writeln!(
+                s,
+                "  {:<8} {}: {}",
+                t.verdict.as_str(),
+                esc(&t.id),
+                esc(&t.reason)
+            );
+            if let crate::verdict::CheckInfo::E2e { focus, skip, .. } = &t.check {
+                let _ = writeln!(s, "           focus {focus:?} skip {skip:?}");
+            }
+            for w in &t.warnings {
+                let _ = writeln!(s, "           WARNING: {}", esc(w));
+            }
+            for x in t
+                .tests
+                .iter()
+                .filter(|x| x.outcome == Outcome::Failed)
+                .take(MAX_FAILED)
+            {
+                let why = x
+                    .message
+                    .as_deref()
+                    .map(|m| clip(m, 120))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    s,
+                    "           FAILED {}\n             {}",
+                    esc(&x.name),
+                    esc(&why)
+                );
+            }
+            if t.counts.failed > MAX_FAILED {
+                let _ = writeln!(
+                    s,
+                    "           … {} more failed",
+                    t.counts.failed - MAX_FAILED
+                );
+            }
+            // Every waived failure is named: a waiver must never make a failure invisible.
+            for x in t.tests.iter().filter(|x| x.outcome == Outcome::Waived) {
+                let _ = writeln!(
+                    s,
+                    "           WAIVED {} failed, waived by {}",
+                    esc(&x.name),
+                    esc(x.waiver.as_deref().unwrap_or("?"))
+                );
+            }
+            for x in t
+                .tests
+                .iter()
+                .filter(|x| x.outcome == Outcome::WaivedButPassed)
+            {
+                let _ = writeln!(
+                    s,
+                    "           STALE? {} passed although waiver {} applies",
+                    esc(&x.name),
+                    esc(x.waiver.as_deref().unwrap_or("?"))
+                );
+            }
+            for w in t
+                .waivers
+                .iter()
+                .filter(|w| w.status == WaiverStatus::Expired && !w.tests.is_empty())
+            {
+                let _ = writeln!(
+                    s,
+                    "           EXPIRED waiver {} ({}) no longer applies to {} test(s)",
+                    esc(&w.id),
+                    w.expires.map(|d| d.to_string()).unwrap_or_default(),
+                    w.tests.len()
+                );
+            }
+        }
+    }
+    let _ = writeln!(
+        s,
+        "Verdict: {} ({})",
+        cert.verdict.as_str(),
+        esc(&cert.target.id)
+    );
+    s
+}

@@ -1,0 +1,708 @@
+//! The verdict engine: from a test case's selection, the e2e report and the waivers that apply,
+//! to an outcome per selected test and a verdict per test case, module and scope.
+//!
+//! A test case passes when every e2e test its focus/skip selects, minus waived tests, passed.
+//! Anything less is not a pass: a selection that ran nothing, or ran only part of what it
+//! selected, is ABORT (SCS's "did not finish"), never PASS.
+
+pub mod certify;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use serde::Serialize;
+
+use crate::definitions::catalog::{Check, Lifetime, Module, NativeCheck, Target, Testcase};
+use crate::definitions::inventory::Inventory;
+use crate::definitions::testname;
+use crate::definitions::waiver::{ClusterContext, Waiver, WaiverStatus};
+use crate::evidence::cni::Cni;
+use crate::evidence::e2e_junit::{E2eReport, GinkgoFormat, Skip, TestResult};
+
+/// A verdict in SCS's words, ordered by precedence: when rolling up, the greatest wins
+/// (FAIL > MISSING > ABORT > PASS, as in SCS's `scs_cert_lib.evaluate`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Verdict {
+    Pass,
+    /// Did not finish: nothing, or not everything that was selected, ran.
+    Abort,
+    /// Not evaluated: no result for a test case the target requires.
+    Missing,
+    Fail,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "PASS",
+            Verdict::Abort => "ABORT",
+            Verdict::Missing => "MISSING",
+            Verdict::Fail => "FAIL",
+        }
+    }
+
+    /// SCS's numeric result (`1`, `0`, `-1`); MISSING has none.
+    pub fn scs_value(self) -> Option<i8> {
+        match self {
+            Verdict::Pass => Some(1),
+            Verdict::Abort => Some(0),
+            Verdict::Fail => Some(-1),
+            Verdict::Missing => None,
+        }
+    }
+}
+
+/// What happened to one selected e2e test, after waivers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    Passed,
+    Failed,
+    /// Selected, but the test skipped itself (e.g. a missing prerequisite).
+    SkippedAtRuntime,
+    /// Selected, but the run did not run it (other focus, or absent from the report).
+    NotRun,
+    /// Failed, and an active waiver covers it.
+    Waived,
+    /// Passed although an active waiver covers it: the waiver may be stale.
+    WaivedButPassed,
+    /// Did not run, and an active waiver covers it (waived tests are not launched by default).
+    WaivedNotRun,
+}
+
+/// One selected e2e test in a verdict.
+#[derive(Debug, Clone, Serialize)]
+pub struct TestVerdict {
+    /// Spec text, without Ginkgo's `[It] ` prefix.
+    pub name: String,
+    pub outcome: Outcome,
+    /// Failure message, or the runtime skip reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Id of the waiver that covers the test.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_seconds: Option<f64>,
+}
+
+/// How many selected tests ended how. `passed` counts every selected test that passed, so it
+/// includes `waived_but_passed`; the other counts are disjoint.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub selected: usize,
+    pub passed: usize,
+    pub failed: usize,
+    pub skipped_at_runtime: usize,
+    pub not_run: usize,
+    pub waived: usize,
+    pub waived_but_passed: usize,
+    pub waived_not_run: usize,
+}
+
+impl Counts {
+    fn add(&mut self, outcome: Outcome) {
+        self.selected += 1;
+        match outcome {
+            Outcome::Passed => self.passed += 1,
+            Outcome::Failed => self.failed += 1,
+            Outcome::SkippedAtRuntime => self.skipped_at_runtime += 1,
+            Outcome::NotRun => self.not_run += 1,
+            Outcome::Waived => self.waived += 1,
+            Outcome::WaivedButPassed => {
+                self.passed += 1;
+                self.waived_but_passed += 1;
+            }
+            Outcome::WaivedNotRun => self.waived_not_run += 1,
+        }
+    }
+}
+
+/// A waiver as it bore on one test case.
+#[derive(Debug, Clone, Serialize)]
+pub struct WaiverUse {
+    pub id: String,
+    pub status: WaiverStatus,
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tracking: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires: Option<chrono::NaiveDate>,
+    /// Where the waiver is defined.
+    pub origin: String,
+    /// Selected tests whose name the waiver matches (whether or not it applied).
+    pub tests: Vec<String>,
+}
+
+/// How a test case was checked, as recorded in the verdict.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum CheckInfo {
+    E2e {
+        focus: String,
+        skip: String,
+        parallel: bool,
+        ginkgo_args: Vec<String>,
+    },
+    Native {
+        check: NativeCheck,
+    },
+}
+
+/// The verdict for one test case.
+#[derive(Debug, Clone, Serialize)]
+pub struct TestcaseVerdict {
+    pub id: String,
+    pub module: String,
+    pub verdict: Verdict,
+    /// One sentence saying why.
+    pub reason: String,
+    pub lifetime: Lifetime,
+    pub check: CheckInfo,
+    /// The CNI the waivers were chosen for.
+    pub cni: Cni,
+    pub counts: Counts,
+    /// Waivers that cover this test case, with their status; expired ones included.
+    pub waivers: Vec<WaiverUse>,
+    pub tests: Vec<TestVerdict>,
+    /// Findings of a native check.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<String>,
+    /// Warnings that did not change the verdict.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// The verdict for one module.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModuleVerdict {
+    pub id: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    pub verdict: Verdict,
+    pub testcases: Vec<TestcaseVerdict>,
+}
+
+/// The result of a native (non-e2e) check, e.g. SCS-0210's version policy.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NativeOutcome {
+    pub verdict: Verdict,
+    /// One sentence saying why.
+    pub reason: String,
+    /// What the check found, one finding per line (e.g. `node cp-1: no topology.kubernetes.io/zone`).
+    pub findings: Vec<String>,
+    /// Problems that do not change the verdict (e.g. stale release data).
+    pub warnings: Vec<String>,
+}
+
+/// Why there is no evidence: anything that displays as a reason (an error, a text).
+pub trait Reason: std::fmt::Display + std::fmt::Debug {}
+impl<T: std::fmt::Display + std::fmt::Debug + ?Sized> Reason for T {}
+
+/// The evidence a test case is judged on.
+#[derive(Debug, Clone, Copy)]
+pub enum Evidence<'a> {
+    /// Nothing was run for this test case.
+    None,
+    /// The run produced no report, and why (a typed error, or a text).
+    Broken(&'a dyn Reason),
+    /// An e2e report.
+    Report(&'a E2eReport),
+    /// The result of a native check.
+    Native(&'a NativeOutcome),
+}
+
+/// Evaluates one test case.
+pub fn evaluate_testcase(
+    tc: &Testcase,
+    evidence: Evidence<'_>,
+    waivers: &[Waiver],
+    ctx: &ClusterContext,
+) -> TestcaseVerdict {
+    let mut verdict = TestcaseVerdict {
+        id: tc.id.clone(),
+        module: tc.module.clone(),
+        verdict: Verdict::Abort,
+        reason: String::new(),
+        lifetime: tc.lifetime,
+        check: match &tc.check {
+            Check::E2e(e) => CheckInfo::E2e {
+                focus: e.selection.focus().to_string(),
+                skip: e.selection.skip().to_string(),
+                parallel: e.parallel,
+                ginkgo_args: e.ginkgo_args.clone(),
+            },
+            Check::Native(n) => CheckInfo::Native { check: *n },
+        },
+        cni: ctx.cni.clone(),
+        counts: Counts::default(),
+        waivers: Vec::new(),
+        tests: Vec::new(),
+        findings: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let e2e = match &tc.check {
+        Check::E2e(e) => e,
+        Check::Native(n) => {
+            match evidence {
+                Evidence::Native(outcome) => {
+                    verdict.verdict = outcome.verdict;
+                    verdict.reason = outcome.reason.clone();
+                    verdict.findings = outcome.findings.clone();
+                    verdict.warnings = outcome.warnings.clone();
+                }
+                Evidence::Broken(why) => verdict.reason = why.to_string(),
+                Evidence::None | Evidence::Report(_) => {
+                    verdict.verdict = Verdict::Missing;
+                    verdict.reason = format!(
+                        "not evaluated: the native {} check needs a live cluster",
+                        native_name(*n)
+                    );
+                }
+            }
+            return verdict;
+        }
+    };
+    let report = match evidence {
+        Evidence::None | Evidence::Native(_) => {
+            verdict.reason = "no e2e results for this test case".into();
+            return verdict;
+        }
+        Evidence::Broken(why) => {
+            verdict.reason = why.to_string();
+            return verdict;
+        }
+        Evidence::Report(r) => r,
+    };
+
+    let covering: Vec<(&Waiver, WaiverStatus)> = waivers
+        .iter()
+        .filter(|w| w.covers(tc))
+        .map(|w| (w, w.status(ctx)))
+        .collect();
+    let mut matched: Vec<Vec<String>> = vec![Vec::new(); covering.len()];
+    // A test can appear twice (Ginkgo v1 retries); the worst result stands.
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+
+    for test in report
+        .tests
+        .iter()
+        .filter(|t| e2e.selection.selects(&t.name))
+    {
+        let mut waiver = None;
+        for (i, (w, status)) in covering.iter().enumerate() {
+            if w.matches(&test.name) {
+                matched[i].push(test.name.clone());
+                if waiver.is_none() && *status == WaiverStatus::Active {
+                    waiver = Some(w.id.clone());
+                }
+            }
+        }
+        let (outcome, message) = match (&test.result, waiver.is_some()) {
+            (TestResult::Passed, false) => (Outcome::Passed, None),
+            (TestResult::Passed, true) => (Outcome::WaivedButPassed, None),
+            // A flake retry that passed is a pass, marked so it is not mistaken for a clean one.
+            (TestResult::Flaky { attempts, message }, w) => (
+                if w {
+                    Outcome::WaivedButPassed
+                } else {
+                    Outcome::Passed
+                },
+                Some(format!(
+                    "flaky: passed on attempt {attempts} after failing: {}",
+                    message.lines().next().unwrap_or_default()
+                )),
+            ),
+            (TestResult::Failed { message, .. }, w) => (
+                if w { Outcome::Waived } else { Outcome::Failed },
+                Some(message.clone()),
+            ),
+            (TestResult::Skipped(Skip::AtRuntime { reason }), w) => (
+                if w {
+                    Outcome::WaivedNotRun
+                } else {
+                    Outcome::SkippedAtRuntime
+                },
+                Some(reason.clone()),
+            ),
+            (TestResult::Skipped(_), w) => (
+                if w {
+                    Outcome::WaivedNotRun
+                } else {
+                    Outcome::NotRun
+                },
+                None,
+            ),
+        };
+        let record = TestVerdict {
+            name: test.name.clone(),
+            outcome,
+            message,
+            waiver,
+            duration_seconds: test.duration,
+        };
+        match seen.get(test.name.as_str()) {
+            Some(&i) => {
+                if severity(outcome) > severity(verdict.tests[i].outcome) {
+                    verdict.tests[i] = record;
+                }
+            }
+            None => {
+                seen.insert(&test.name, verdict.tests.len());
+                verdict.tests.push(record);
+            }
+        }
+    }
+    // Completeness: every spec the selection picks from the inventory of this Kubernetes minor
+    // must be in the report; one that is absent did not run.
+    let inventory = inventory_for(ctx);
+    let mut absent = Vec::new();
+    if let Some(inv) = inventory.as_deref() {
+        let reported: HashSet<String> = report
+            .tests
+            .iter()
+            .map(|t| testname::canonical(&t.name))
+            .collect();
+        let mut listed = HashSet::new();
+        for spec in inv.specs.iter().filter(|s| e2e.selection.selects(s)) {
+            let canonical = testname::canonical(spec);
+            if reported.contains(&canonical) || !listed.insert(canonical) {
+                continue;
+            }
+            let mut waiver = None;
+            for (i, (w, status)) in covering.iter().enumerate() {
+                if w.matches(spec) {
+                    matched[i].push(spec.clone());
+                    if waiver.is_none() && *status == WaiverStatus::Active {
+                        waiver = Some(w.id.clone());
+                    }
+                }
+            }
+            absent.push(spec.clone());
+            verdict.tests.push(TestVerdict {
+                name: spec.clone(),
+                outcome: if waiver.is_some() {
+                    Outcome::WaivedNotRun
+                } else {
+                    Outcome::NotRun
+                },
+                message: Some(format!(
+                    "not in the e2e report, although the {} lists it",
+                    inv.source
+                )),
+                waiver,
+                duration_seconds: None,
+            });
+        }
+    }
+    for t in &verdict.tests {
+        verdict.counts.add(t.outcome);
+    }
+    verdict.waivers = covering
+        .iter()
+        .zip(matched)
+        .filter(|((_, status), tests)| {
+            !tests.is_empty() || *status == WaiverStatus::Active || *status == WaiverStatus::Expired
+        })
+        .map(|((w, status), tests)| WaiverUse {
+            id: w.id.clone(),
+            status: *status,
+            reason: w.reason.clone(),
+            tracking: w.tracking.clone(),
+            expires: w.expires,
+            origin: w.origin.to_string(),
+            tests,
+        })
+        .collect();
+    let (v, reason) = judge(&verdict.counts, report.format);
+    let absent_note = match (&inventory, absent.len()) {
+        (Some(inv), n) if n > 0 && v == Verdict::Abort => format!(
+            "; {n} selected specs are missing from the e2e report but listed in the {}: {}",
+            inv.source,
+            sample(&absent)
+        ),
+        _ => String::new(),
+    };
+    (verdict.verdict, verdict.reason) = overrule(v, reason + &absent_note, report);
+    verdict
+}
+
+/// The report-level evidence that outranks the per-spec tally: a failed suite node fails every
+/// test case judged on the run; a report that contradicts itself or its logs is never PASS.
+fn overrule(v: Verdict, reason: String, report: &E2eReport) -> (Verdict, String) {
+    if let Some(node) = report.suite_failures.first() {
+        let message = match &node.result {
+            TestResult::Failed { message, .. } => message.lines().next().unwrap_or_default(),
+            _ => "",
+        };
+        let why = format!("the e2e suite node {} failed: {message}", node.name);
+        return match v {
+            Verdict::Fail => (Verdict::Fail, format!("{reason}; {why}")),
+            _ => (Verdict::Fail, why),
+        };
+    }
+    if v == Verdict::Fail || report.discrepancies.is_empty() {
+        return (v, reason);
+    }
+    (
+        Verdict::Abort,
+        format!(
+            "the e2e evidence is inconsistent, so not everything selected can be shown to have run: {}",
+            report.discrepancies.join("; ")
+        ),
+    )
+}
+
+/// The first few names of a list, for a one-sentence reason.
+fn sample(names: &[String]) -> String {
+    const SHOWN: usize = 3;
+    let mut out = names
+        .iter()
+        .take(SHOWN)
+        .map(|n| format!("\"{n}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > SHOWN {
+        out.push_str(&format!(" and {} more", names.len() - SHOWN));
+    }
+    out
+}
+
+/// The built-in inventory of the cluster's Kubernetes minor, parsed once per process.
+fn inventory_for(ctx: &ClusterContext) -> Option<Arc<Inventory>> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Option<Arc<Inventory>>>>> = OnceLock::new();
+    let v = ctx.kubernetes.as_ref()?;
+    let minor = format!("{}.{}", v.major, v.minor);
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut cache = cache
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    cache
+        .entry(minor.clone())
+        .or_insert_with(|| Inventory::builtin(&minor).ok().map(Arc::new))
+        .clone()
+}
+
+/// Orders outcomes for de-duplication: a failure outweighs a pass.
+fn severity(o: Outcome) -> u8 {
+    match o {
+        Outcome::Failed => 6,
+        Outcome::Waived => 5,
+        Outcome::SkippedAtRuntime => 4,
+        Outcome::NotRun => 3,
+        Outcome::WaivedNotRun => 2,
+        Outcome::WaivedButPassed => 1,
+        Outcome::Passed => 0,
+    }
+}
+
+fn judge(c: &Counts, format: GinkgoFormat) -> (Verdict, String) {
+    let waived = c.waived + c.waived_not_run;
+    let mut waived_note = if waived > 0 {
+        format!(", {waived} waived")
+    } else {
+        String::new()
+    };
+    if c.waived_but_passed > 0 {
+        waived_note.push_str(&format!(
+            " ({} passed although waived)",
+            c.waived_but_passed
+        ));
+    }
+    if c.failed > 0 {
+        return (
+            Verdict::Fail,
+            format!(
+                "{} of {} selected tests failed{waived_note}",
+                c.failed, c.selected
+            ),
+        );
+    }
+    if c.selected == 0 {
+        return (
+            Verdict::Abort,
+            "the results contain no test that this selection selects".into(),
+        );
+    }
+    let did_not_run = c.not_run + c.skipped_at_runtime;
+    if did_not_run > 0 {
+        let hint = if c.passed == 0 && c.skipped_at_runtime == 0 {
+            match format {
+                GinkgoFormat::V2 => " (the run's focus/skip did not select them)",
+                GinkgoFormat::V1 => "",
+            }
+        } else {
+            ""
+        };
+        return (
+            Verdict::Abort,
+            format!(
+                "{did_not_run} of {} selected tests did not run{hint}",
+                c.selected
+            ),
+        );
+    }
+    if c.passed == 0 {
+        return (
+            Verdict::Abort,
+            format!("no selected test ran: all {} are waived", c.selected),
+        );
+    }
+    (
+        Verdict::Pass,
+        format!(
+            "{} of {} selected tests passed{waived_note}",
+            c.passed, c.selected
+        ),
+    )
+}
+
+fn native_name(n: NativeCheck) -> &'static str {
+    match n {
+        NativeCheck::VersionPolicy => "version-policy",
+        NativeCheck::NodeDistribution => "node-distribution",
+    }
+}
+
+/// Rolls test case verdicts up into module verdicts for a target.
+pub fn rollup_modules(
+    modules: &[(&Module, Vec<&Testcase>)],
+    mut testcases: Vec<TestcaseVerdict>,
+) -> Vec<ModuleVerdict> {
+    modules
+        .iter()
+        .map(|(m, wanted)| {
+            let mine: Vec<TestcaseVerdict> = wanted
+                .iter()
+                .filter_map(|tc| {
+                    testcases
+                        .iter()
+                        .position(|v| v.id == tc.id)
+                        .map(|i| testcases.remove(i))
+                })
+                .collect();
+            ModuleVerdict {
+                id: m.id.clone(),
+                name: m.name.clone(),
+                url: m.url.clone(),
+                verdict: overall(mine.iter().map(|t| t.verdict)),
+                testcases: mine,
+            }
+        })
+        .collect()
+}
+
+/// The combined verdict of several; an empty set has no evidence and is MISSING, never PASS.
+pub fn overall(verdicts: impl IntoIterator<Item = Verdict>) -> Verdict {
+    verdicts.into_iter().max().unwrap_or(Verdict::Missing)
+}
+
+/// What kind of thing was certified.
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetInfo {
+    pub kind: TargetKind,
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    pub name: String,
+}
+
+/// What a certification is of: a scope (at a version), a module, or a single test case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetKind {
+    Scope,
+    Module,
+    Testcase,
+}
+
+impl TargetKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetKind::Scope => "scope",
+            TargetKind::Module => "module",
+            TargetKind::Testcase => "testcase",
+        }
+    }
+}
+
+impl std::fmt::Display for TargetKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<&Target<'_>> for TargetInfo {
+    fn from(t: &Target<'_>) -> Self {
+        match t {
+            Target::Scope { scope, version } => TargetInfo {
+                kind: TargetKind::Scope,
+                id: scope.id.clone(),
+                version: Some(version.version.clone()),
+                name: scope.name.clone(),
+            },
+            Target::Module(m) => TargetInfo {
+                kind: TargetKind::Module,
+                id: m.id.clone(),
+                version: None,
+                name: m.name.clone(),
+            },
+            Target::Testcase { testcase, .. } => TargetInfo {
+                kind: TargetKind::Testcase,
+                id: testcase.id.clone(),
+                version: None,
+                name: testcase.description.clone(),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn precedence_is_fail_missing_abort_pass() {
+        assert_eq!(overall([Verdict::Pass, Verdict::Abort]), Verdict::Abort);
+        assert_eq!(
+            overall([Verdict::Abort, Verdict::Missing, Verdict::Pass]),
+            Verdict::Missing
+        );
+        assert_eq!(overall([Verdict::Missing, Verdict::Fail]), Verdict::Fail);
+        assert_eq!(overall([]), Verdict::Missing);
+    }
+
+    #[test]
+    fn a_selection_that_ran_nothing_is_never_pass() {
+        let c = Counts {
+            selected: 0,
+            ..Default::default()
+        };
+        assert_eq!(judge(&c, GinkgoFormat::V2).0, Verdict::Abort);
+        let all_waived = Counts {
+            selected: 3,
+            waived_not_run: 3,
+            ..Default::default()
+        };
+        assert_eq!(judge(&all_waived, GinkgoFormat::V2).0, Verdict::Abort);
+        let partly = Counts {
+            selected: 3,
+            passed: 2,
+            not_run: 1,
+            ..Default::default()
+        };
+        assert_eq!(judge(&partly, GinkgoFormat::V2).0, Verdict::Abort);
+        let failed_and_not_run = Counts {
+            selected: 3,
+            failed: 1,
+            not_run: 2,
+            ..Default::default()
+        };
+        assert_eq!(
+            judge(&failed_and_not_run, GinkgoFormat::V2).0,
+            Verdict::Fail
+        );
+    }
+}

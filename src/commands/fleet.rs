@@ -1,0 +1,223 @@
+//! `scs-conformance fleet`: a drop-in for `scs-test-runner.py run` (docs/fleet.md).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use scs_conformance::scs::publish::{self, BasicAuth, PublishOptions, PublishOutcome};
+
+use crate::args::Definitions;
+use crate::fleet::config::Config;
+use crate::fleet::runner::{self, RunnerOptions};
+use crate::fleet::{self, JobOutcome, Selection};
+use crate::{Failure, context};
+
+/// Certify many clusters in one invocation, from SCS's runner config (Tests/config.toml).
+#[derive(clap::Args)]
+#[command(
+    after_help = "Example (SCS's nightly KaaS job, with scs-conformance as the runner):\n  \
+    scs-conformance fleet --config Tests/config.toml --preset kaas3 --section .auto -o report.yaml\n\n\
+    Every (scope, subject) runs its test cases as `scs-conformance scs-check` child processes;\n\
+    outputs per subject under --out. Exit codes: the roll-up over the fleet (0 PASS, 1 FAIL,\n\
+    3 ABORT, 4 MISSING), 2 bad config or usage, 5 all PASS but a report was not published."
+)]
+pub struct Args {
+    /// SCS's runner config (Tests/config.toml format, plus our per-subject settings).
+    #[arg(short = 'c', long, value_name = "FILE", default_value = "config.toml")]
+    config: PathBuf,
+    /// A preset of the config (scopes, subjects, workers); default `default` when no --scope or
+    /// --subject is given.
+    #[arg(long, value_name = "P")]
+    preset: Option<String>,
+    /// A subject (repeatable, or comma-separated); with --preset, narrows the preset.
+    #[arg(long = "subject", value_name = "S")]
+    subjects: Vec<String>,
+    /// A scope (repeatable, or comma-separated); with --preset, narrows the preset.
+    #[arg(long = "scope", value_name = "S")]
+    scopes: Vec<String>,
+    /// Only test cases of these sections (comma-separated, e.g. light,heavy), or `.auto`
+    /// (Saturdays light,medium,heavy; other days light,medium).
+    #[arg(long, value_name = "S")]
+    section: Option<String>,
+    /// How many (scope, subject) pairs run at once (default: the preset's workers, else 5).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    num_workers: Option<u16>,
+    /// Sign each (scope, subject) report with [secrets] keyfile and upload it to this compliance
+    /// monitor (with [secrets] tokenfile); without it nothing is published.
+    #[arg(long, value_name = "URL")]
+    monitor_url: Option<String>,
+    /// Also write the fleet's multi-document report here (a document per (scope, subject)).
+    #[arg(short = 'o', long = "output", value_name = "REPORT.yaml")]
+    output: Option<PathBuf>,
+    /// Output directory: summary.md, fleet.json, report.yaml and a folder per subject.
+    #[arg(long, value_name = "DIR", default_value = "fleet-results")]
+    out: PathBuf,
+}
+
+pub fn run(defs: &Definitions, args: Args) -> Result<u8, Failure> {
+    let started = Instant::now();
+    let config = Config::load(&args.config).map_err(Failure::input)?;
+    for w in &config.warnings {
+        eprintln!("warning: {w}");
+    }
+    let catalog = context::catalog(defs)?;
+    let today = chrono::Local::now().date_naive();
+    let selection = Selection {
+        preset: args.preset.clone(),
+        subjects: args.subjects.clone(),
+        scopes: args.scopes.clone(),
+        section: args.section.clone(),
+        num_workers: args.num_workers.map(usize::from),
+    };
+    let plan = fleet::select(&config, &catalog, &selection, today).map_err(|problems| {
+        Failure::input(
+            problems
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+    })?;
+    // Publishing needs the key and the token: check them before hours of work, not after.
+    let publishing = match &args.monitor_url {
+        None => None,
+        Some(url) => {
+            publish::reports_endpoint(url).map_err(Failure::input)?;
+            let key = config.keyfile.clone().ok_or_else(|| {
+                Failure::input(format!(
+                    "{}: secrets.keyfile: --monitor-url needs a signing key ([secrets] keyfile)",
+                    config.file.display()
+                ))
+            })?;
+            publish::load_signing_key(&key).map_err(|e| {
+                Failure::input(format!("{}: secrets.keyfile: {e}", config.file.display()))
+            })?;
+            let auth = match &config.tokenfile {
+                Some(t) => Some(BasicAuth::from_token_file(t).map_err(|e| {
+                    Failure::input(format!("{}: secrets.tokenfile: {e}", config.file.display()))
+                })?),
+                None => None,
+            };
+            Some((url.clone(), key, auth))
+        }
+    };
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| Failure::input(format!("{}: {e}", args.out.display())))?;
+    let out = std::fs::canonicalize(&args.out)
+        .map_err(|e| Failure::input(format!("{}: {e}", args.out.display())))?;
+    let exe = std::env::current_exe()
+        .map_err(|e| Failure::input(format!("cannot find this program's path: {e}")))?;
+    let mut global_args = Vec::new();
+    for (flag, value) in [
+        ("--standards-dir", &defs.standards_dir),
+        ("--waivers-dir", &defs.waivers_dir),
+        ("--waivers-from-scs", &defs.waivers_from_scs),
+    ] {
+        if let Some(v) = value {
+            let abs = std::path::absolute(v).unwrap_or_else(|_| v.clone());
+            global_args.extend([flag.to_string(), abs.display().to_string()]);
+        }
+    }
+    let opts = RunnerOptions {
+        exe,
+        global_args,
+        out: out.clone(),
+    };
+    eprintln!(
+        "fleet: {} (scope, subject) pair(s), {} at a time{}; outputs in {}",
+        plan.jobs.len(),
+        plan.workers,
+        plan.sections
+            .as_ref()
+            .map(|s| format!(", sections {}", s.join(",")))
+            .unwrap_or_default(),
+        out.display()
+    );
+    let runtime = tokio::runtime::Runtime::new()
+        .map_err(|e| Failure::input(format!("cannot start the async runtime: {e}")))?;
+    let (mut jobs, interrupted) = runtime.block_on(async {
+        let (cancel, _keep) = runner::forward_signals();
+        let jobs = runner::run(&plan, &opts, cancel.clone()).await;
+        let interrupted = *cancel.borrow() > 0;
+        (jobs, interrupted)
+    });
+    drop(runtime);
+
+    let argv: Vec<String> = std::env::args().collect();
+    let mut fleet_report = String::new();
+    for j in &jobs {
+        let doc = fleet::report::render(j, &argv, plan.sections.as_deref(), today);
+        let path = out.join(&j.dir).join("report.yaml");
+        if let Err(e) = scs_conformance::reports::atomic::write(&path, doc.as_bytes()) {
+            eprintln!("fleet: error: cannot write {}: {e}", path.display());
+        }
+        fleet_report.push_str(&doc);
+    }
+    let mut write_errors = false;
+    let mut write = |path: PathBuf, bytes: &[u8]| {
+        if let Err(e) = scs_conformance::reports::atomic::write(&path, bytes) {
+            eprintln!("fleet: error: cannot write {}: {e}", path.display());
+            write_errors = true;
+        }
+    };
+    write(out.join("report.yaml"), fleet_report.as_bytes());
+    if let Some(o) = &args.output {
+        write(o.clone(), fleet_report.as_bytes());
+    }
+
+    match (&publishing, interrupted) {
+        (Some(_), true) => eprintln!("fleet: interrupted: nothing is published"),
+        (Some((url, key, auth)), false) => publish_all(&mut jobs, &out, url, key, auth.as_ref()),
+        (None, _) => {}
+    }
+
+    let wall = started.elapsed().as_secs_f64();
+    let summary = fleet::summary::markdown(&jobs, &out, wall, plan.workers);
+    write(out.join("summary.md"), summary.as_bytes());
+    let json = fleet::summary::json(&jobs, wall, plan.workers);
+    write(
+        out.join("fleet.json"),
+        serde_json::to_string_pretty(&json)
+            .unwrap_or_default()
+            .as_bytes(),
+    );
+    let code = fleet::exit_code(&jobs);
+    eprintln!(
+        "fleet: {} in {:.1} s (exit code {code}); summary: {}",
+        scs_conformance::verdict::overall(jobs.iter().map(|j| j.verdict)).as_str(),
+        wall,
+        out.join("summary.md").display()
+    );
+    if write_errors && code == 0 {
+        return Ok(scs_conformance::exit_codes::native::USAGE_OR_INPUT);
+    }
+    Ok(code)
+}
+
+/// Signs and uploads each (scope, subject) report on its own, through `publish`'s code path, so
+/// that one rejected document (e.g. a subject the account may not report for) does not lose the
+/// others, and a retried job gets 409 (already stored) per document.
+fn publish_all(
+    jobs: &mut [JobOutcome],
+    out: &std::path::Path,
+    url: &str,
+    key: &std::path::Path,
+    auth: Option<&BasicAuth>,
+) {
+    for j in jobs.iter_mut() {
+        let mut opts = PublishOptions::new(out.join(&j.dir).join("report.yaml"), url, key);
+        opts.auth = auth.cloned();
+        let result = match publish::publish(&opts) {
+            Ok(PublishOutcome::Stored) => Ok("stored".to_string()),
+            Ok(PublishOutcome::Duplicate { detail }) => Ok(format!("already stored ({detail})")),
+            Err(e) => Err(e.to_string()),
+        };
+        match &result {
+            Ok(m) => eprintln!("fleet: {} {}: published: {m}", j.subject, j.scope.id),
+            Err(e) => eprintln!(
+                "fleet: {} {}: error: not published: {e}",
+                j.subject, j.scope.id
+            ),
+        }
+        j.published = Some(result);
+    }
+}

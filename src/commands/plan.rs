@@ -1,0 +1,156 @@
+//! `scs-conformance plan`: what a standard would launch, and what that selects.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use scs_conformance::definitions::catalog::Check;
+use scs_conformance::definitions::inventory::Inventory;
+use scs_conformance::definitions::waiver;
+use scs_conformance::evidence::cni::Cni;
+
+use crate::args::Definitions;
+use crate::{Failure, context};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Scope, module or test case id (case-insensitive).
+    #[arg(long, value_name = "ID")]
+    standard: String,
+    /// Scope version (e.g. v1).
+    #[arg(long, value_name = "V")]
+    version: Option<String>,
+    /// The CNI whose waivers apply (NAME or NAME@VERSION).
+    #[arg(long, value_name = "NAME")]
+    cni: Option<String>,
+    /// An e2e test inventory: any e2e JUnit report (.xml/.xml.gz) or a spec list (.txt/.txt.gz).
+    #[arg(long, value_name = "FILE", conflicts_with = "k8s_version")]
+    inventory: Option<PathBuf>,
+    /// Use the built-in inventory of this Kubernetes version (e.g. 1.33).
+    #[arg(long, value_name = "X.Y")]
+    k8s_version: Option<String>,
+    /// Judge waiver expiry as of this date (YYYY-MM-DD) instead of today.
+    #[arg(long, value_name = "DATE")]
+    date: Option<NaiveDate>,
+    /// List every selected spec, not just the counts and the waived ones.
+    #[arg(long)]
+    list: bool,
+    /// Plan as `run --run-waived` would: launch waived tests too.
+    #[arg(long)]
+    run_waived: bool,
+}
+
+pub fn run(defs: &Definitions, args: Args) -> Result<u8, Failure> {
+    let catalog = context::catalog(defs)?;
+    let target = catalog
+        .resolve(&args.standard, args.version.as_deref())
+        .map_err(Failure::input)?;
+    let waivers = context::waivers(defs, &catalog)?;
+    let cni = context::cni(args.cni.as_deref())?.unwrap_or_else(Cni::unknown);
+    let ctx =
+        context::cluster_context(cni, args.k8s_version.as_deref(), context::today(args.date))?;
+    let inventory = match (&args.inventory, &args.k8s_version) {
+        (Some(path), _) => Some(Inventory::read(path).map_err(Failure::input)?),
+        (None, Some(v)) => Some(Inventory::builtin(v).map_err(Failure::input)?),
+        (None, None) => None,
+    };
+
+    crate::outln!(
+        "Plan for {} (CNI {}, waivers as of {})",
+        target.id(),
+        ctx.cni,
+        ctx.today
+    );
+    for (module, testcases) in catalog.modules_of(&target) {
+        for tc in testcases {
+            crate::outln!("\n{} / {}", module.id, tc.id);
+            let e2e = match &tc.check {
+                Check::E2e(e) => e,
+                Check::Native(n) => {
+                    crate::outln!(
+                        "  native check {}: no e2e run",
+                        serde_json::to_string(n)
+                            .unwrap_or_default()
+                            .trim_matches('"')
+                    );
+                    continue;
+                }
+            };
+            crate::outln!(
+                "  standard: focus {:?} skip {:?} parallel {}",
+                e2e.selection.focus(),
+                e2e.selection.skip(),
+                e2e.parallel
+            );
+            // Exactly what `run` would launch: waived tests skipped, [Serial] split.
+            let launch_waivers: Vec<_> = if args.run_waived {
+                Vec::new()
+            } else {
+                waiver::active_for(&waivers, tc, &ctx)
+            };
+            let passes =
+                scs_conformance::run::plan_passes(e2e, &launch_waivers, inventory.as_ref());
+            if let Some(note) = &passes.note {
+                crate::outln!("  note: {note}");
+            }
+            for (i, pass) in passes.passes.iter().enumerate() {
+                crate::outln!("  Sonobuoy run {}/{}:", i + 1, passes.passes.len());
+                crate::outln!("    E2E_FOCUS={}", pass.focus);
+                crate::outln!("    E2E_SKIP={}", pass.skip);
+                crate::outln!("    E2E_PARALLEL={}", pass.parallel);
+                let ginkgo: Vec<&String> =
+                    e2e.ginkgo_args.iter().chain(&pass.ginkgo_args).collect();
+                if !ginkgo.is_empty() {
+                    crate::outln!(
+                        "    E2E_EXTRA_GINKGO_ARGS={}",
+                        ginkgo
+                            .iter()
+                            .map(|a| a.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    );
+                }
+            }
+            let Some(inv) = &inventory else {
+                crate::outln!(
+                    "  (pass --k8s-version X.Y or --inventory FILE to see which specs this selects)"
+                );
+                continue;
+            };
+            let active = waiver::active_for(&waivers, tc, &ctx);
+            let selected: Vec<&String> = inv
+                .specs
+                .iter()
+                .filter(|s| e2e.selection.selects(s))
+                .collect();
+            let (waived, to_run): (Vec<&String>, Vec<&String>) = selected
+                .iter()
+                .partition(|s| active.iter().any(|w| w.matches(s)));
+            let serial = to_run.iter().filter(|s| s.contains("[Serial]")).count();
+            crate::outln!(
+                "  {} of {} specs in {} selected: {} will run ({} of them [Serial]), {} waived",
+                selected.len(),
+                inv.specs.len(),
+                inv.source,
+                to_run.len(),
+                serial,
+                waived.len()
+            );
+            for s in &waived {
+                if let Some(w) = active.iter().find(|w| w.matches(s)) {
+                    crate::outln!("  waived by {}: {s}", w.id);
+                }
+            }
+            if args.list {
+                for s in &to_run {
+                    crate::outln!("  run: {s}");
+                }
+            }
+            if selected.is_empty() {
+                crate::outln!(
+                    "  WARNING: the selection matches no spec of this inventory; a run would be ABORT"
+                );
+            }
+        }
+    }
+    Ok(0)
+}

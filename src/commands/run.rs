@@ -1,0 +1,252 @@
+//! `scs-conformance run` and `cleanup`: certify the cluster of a kubeconfig.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use scs_conformance::definitions::inventory::Inventory;
+use scs_conformance::evidence::sonobuoy::{self, cleanup};
+use scs_conformance::exit_codes::native as exit;
+use scs_conformance::reports::{self, ErrorRecord, OutDir};
+use scs_conformance::run::{self, Images, InventoryChoice, RunOptions, Settled};
+use scs_conformance::scs;
+use scs_conformance::verdict::certify::Certification;
+
+use crate::args::{ClusterArgs, Definitions, ReleaseDataSource, ScsReportArgs, parse_duration};
+use crate::events::Style;
+use crate::live::{Live, interrupted};
+use crate::{Failure, context};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Scope, module or test case id (case-insensitive), e.g. SCS-0219-V1.
+    #[arg(long, value_name = "ID")]
+    standard: String,
+    /// Scope version (e.g. v1).
+    #[arg(long, value_name = "V")]
+    version: Option<String>,
+    #[command(flatten)]
+    cluster: ClusterArgs,
+    /// The cluster's CNI (NAME or NAME@VERSION); default: detected from its workloads.
+    #[arg(long, value_name = "NAME")]
+    cni: Option<String>,
+    /// Output directory: verdict.json, junit.xml, summary.md, results.
+    #[arg(long, value_name = "DIR", default_value = "scs-results")]
+    out: PathBuf,
+    /// Limit for the whole run, connecting and Sonobuoy runs included (e.g. 6h, 90m, 45s; a bare
+    /// number is minutes); cleanup after it takes at most 1 min more.
+    #[arg(long, value_name = "DURATION", default_value = "6h", value_parser = parse_duration)]
+    timeout: Duration,
+    /// Abort a run whose status has not changed for this long (Sonobuoy updates it every 5 s).
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
+    stall_timeout: Duration,
+    /// Leave the last Sonobuoy run's objects in the cluster (for debugging); earlier runs of the
+    /// same invocation are removed, as the next one needs the namespace.
+    #[arg(long)]
+    keep: bool,
+    /// Remove an existing run in the namespace before starting.
+    #[arg(long)]
+    force: bool,
+    /// Also run waived tests, to see whether the waivers are still needed.
+    #[arg(long)]
+    run_waived: bool,
+    /// Registry mirror for the aggregator and conformance images (air-gapped clusters).
+    #[arg(long, value_name = "REGISTRY")]
+    image_registry: Option<String>,
+    /// Aggregator image (default sonobuoy/sonobuoy:v0.57.5).
+    #[arg(long, value_name = "IMAGE")]
+    sonobuoy_image: Option<String>,
+    /// Conformance image (default registry.k8s.io/conformance:<server version>).
+    #[arg(long, value_name = "IMAGE")]
+    conformance_image: Option<String>,
+    /// Registry for the images the e2e tests start (KUBE_TEST_REPO).
+    #[arg(long, value_name = "REGISTRY")]
+    e2e_repo: Option<String>,
+    /// e2e inventory to plan with: FILE (an inventory or e2e JUnit), `cluster` (ask the
+    /// cluster's conformance image) or `none` (select [Serial] specs by Ginkgo label). Default:
+    /// the built-in one for the server's minor, else `cluster`.
+    #[arg(long, value_name = "FILE|cluster|none")]
+    inventory: Option<PathBuf>,
+    /// Judge waiver expiry and release data as of this date (YYYY-MM-DD) instead of today.
+    #[arg(long, value_name = "DATE")]
+    date: Option<NaiveDate>,
+    #[command(flatten)]
+    release_data: ReleaseDataSource,
+    #[command(flatten)]
+    report: ScsReportArgs,
+}
+
+pub fn run(defs: &Definitions, args: Args) -> Result<u8, Failure> {
+    let started = Instant::now();
+    // Signal handlers first: a Ctrl-C or SIGTERM at any later moment ends in an ABORT verdict.
+    let mut live = Live::start()?;
+    // Refused before anything is touched when another command writes to the same folder; from
+    // here on, however this ends (bad input included), the folder holds this run's verdict or
+    // its ABORT record, never an earlier run's verdict.
+    let out = OutDir::lock(&args.out).map_err(Failure::input)?;
+    out.begin("run").map_err(Failure::input)?;
+    match certify_and_write(defs, &args, &mut live, &out) {
+        Ok(cert) => {
+            let launched = cert.run.as_ref().is_some_and(|r| !r.passes.is_empty());
+            // Within what is left of --timeout (nothing after a timeout), and never past a signal.
+            let wait = Duration::from_secs(120).min(args.timeout.saturating_sub(started.elapsed()));
+            if launched && !args.keep && !wait.is_zero() {
+                // The run's namespace was deleted; wait (bounded) until it is gone, so that the
+                // next run can start at once. Outputs are already written.
+                settle(&live, &args.cluster, wait);
+            }
+            crate::out!("{}", reports::terminal::render(&cert));
+            if let Some(why) = cert.run.as_ref().and_then(|r| r.aborted.as_ref()) {
+                crate::outln!("Run aborted: {why}");
+            }
+            crate::outln!(
+                "Wrote {} ({:.1} s)",
+                args.out.display(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(exit::for_verdict(cert.verdict))
+        }
+        Err(failure) => {
+            if let Err(e) = out.write_error(&ErrorRecord::new("run", &failure.message)) {
+                eprintln!(
+                    "warning: cannot record the error in {}: {e}",
+                    args.out.display()
+                );
+            }
+            Err(failure)
+        }
+    }
+}
+
+/// Loads the definitions, certifies the cluster and writes the outputs as one set.
+fn certify_and_write(
+    defs: &Definitions,
+    args: &Args,
+    live: &mut Live,
+    out: &OutDir,
+) -> Result<Certification, Failure> {
+    let catalog = context::catalog(defs)?;
+    let target = catalog
+        .resolve(&args.standard, args.version.as_deref())
+        .map_err(Failure::input)?;
+    let waivers = context::waivers(defs, &catalog)?;
+    let release_data = args.release_data.load().map_err(Failure::input)?;
+    let inventory = match args.inventory.as_deref() {
+        None => InventoryChoice::Auto,
+        Some(p) if p == Path::new("cluster") => InventoryChoice::FromCluster,
+        Some(p) if p == Path::new("none") => InventoryChoice::None,
+        Some(p) => InventoryChoice::Given(Inventory::read(p).map_err(Failure::input)?),
+    };
+    let report_ctx = args.report.context(args.version.as_deref());
+    let opts = RunOptions {
+        cni: context::cni(args.cni.as_deref())?,
+        timeout: args.timeout,
+        stall_timeout: args.stall_timeout,
+        keep: args.keep,
+        force: args.force,
+        run_waived: args.run_waived,
+        images: Images {
+            registry: args.image_registry.clone(),
+            aggregator: args.sonobuoy_image.clone(),
+            conformance: args.conformance_image.clone(),
+            e2e_repo: args.e2e_repo.clone(),
+        },
+        inventory,
+        ..RunOptions::new(
+            args.cluster.namespace.clone(),
+            args.out.clone(),
+            context::today(args.date),
+            release_data,
+            String::new(),
+        )
+    };
+    let cert = live
+        .certify(
+            &args.cluster.kube,
+            &catalog,
+            &target,
+            &waivers,
+            opts,
+            Style::Terminal,
+        )
+        .map_err(Failure::input)?;
+    let mut extra = Vec::new();
+    if let Some(ctx) = report_ctx {
+        extra.push((
+            reports::REPORT_YAML,
+            scs::report::render(&cert, &catalog, &ctx).map_err(Failure::input)?,
+        ));
+    }
+    out.write(&cert, extra)
+        .map_err(|e| Failure::input(format!("cannot write outputs: {e}")))?;
+    Ok(cert)
+}
+
+/// Waits for the run's namespace to go and sweeps late e2e namespaces, saying what is left.
+fn settle(live: &Live, cluster: &ClusterArgs, wait: Duration) {
+    let namespace = &cluster.namespace;
+    live.runtime.block_on(async {
+        let interrupt = interrupted();
+        let Ok((client, _)) = cluster.kube.connect().await else {
+            return;
+        };
+        tokio::select! {
+            settled = run::settle(&client, namespace, wait) => match settled {
+                Settled::NamespaceLeft(e) => eprintln!("warning: {e}"),
+                Settled::Gone { late_namespaces } if !late_namespaces.is_empty() => {
+                    eprintln!("cleaned up: namespaces {}", late_namespaces.join(", "));
+                }
+                Settled::Gone { .. } => {}
+                Settled::SweepIncomplete => eprintln!(
+                    "warning: e2e namespaces may be left; `scs-conformance cleanup -n {namespace}` removes them"
+                ),
+            },
+            _ = interrupt => eprintln!("warning: interrupted while waiting for namespace {namespace} to go"),
+        }
+    });
+}
+
+#[derive(clap::Args)]
+pub struct CleanupArgs {
+    #[command(flatten)]
+    cluster: ClusterArgs,
+    /// Remove every Sonobuoy run (all namespaces named by Sonobuoy cluster roles), not just the
+    /// one in --namespace.
+    #[arg(long)]
+    all: bool,
+}
+
+pub fn cleanup(args: CleanupArgs) -> Result<u8, Failure> {
+    let runtime = tokio::runtime::Runtime::new()
+        .map_err(|e| Failure::input(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        let interrupt = interrupted();
+        let (client, server) = args.cluster.kube.connect().await.map_err(Failure::input)?;
+        let abort = |why: String| Failure {
+            message: format!("cleanup incomplete: {why} (API server {server})"),
+            code: exit::ABORT,
+        };
+        let removal = tokio::select! {
+            r = tokio::time::timeout(run::CLEANUP_LIMIT, cleanup::cleanup(&client, &args.cluster.namespace, args.all)) => r,
+            _ = interrupt => return Err(abort("interrupted".into())),
+        };
+        let Ok(removal) = removal else {
+            return Err(abort(format!(
+                "no answer within {}",
+                sonobuoy::follow::human(run::CLEANUP_LIMIT)
+            )));
+        };
+        match removal {
+            Ok(r) => {
+                crate::outln!(
+                    "removed namespaces [{}], cluster roles [{}], cluster role bindings [{}]",
+                    r.namespaces.join(", "),
+                    r.cluster_roles.join(", "),
+                    r.cluster_role_bindings.join(", ")
+                );
+                Ok(0)
+            }
+            Err(errs) => Err(abort(run::join(&errs))),
+        }
+    })
+}

@@ -1,0 +1,192 @@
+//! `scs-conformance verdict`: evaluate existing results offline.
+
+use std::io::Write as _;
+use std::panic::{self, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use scs_conformance::evidence::results::{self, Limits};
+use scs_conformance::exit_codes::native as exit;
+use scs_conformance::reports::{self, ErrorRecord, OutDir};
+use scs_conformance::scs;
+use scs_conformance::scs::report::EvidenceTime;
+use scs_conformance::verdict::certify::{self, GivenFacts};
+use scs_conformance::version;
+
+use crate::args::Definitions;
+use crate::{Failure, context};
+
+/// Marks a `results/` folder as an extraction of ours, which a later run may replace; anything
+/// else there is the user's and is not deleted without `--replace-results`.
+const RESULTS_MARKER: &str = ".scs-conformance-extraction";
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Scope, module or test case id (case-insensitive), e.g. scs-0219-v1, kaas-networking-check,
+    /// scs-compatible-kaas.
+    #[arg(long, value_name = "ID")]
+    standard: String,
+    /// Scope version (e.g. v1); needed only when a scope has several.
+    #[arg(long, value_name = "V")]
+    version: Option<String>,
+    /// Sonobuoy results tarball, extracted results directory, or e2e junit_01.xml(.gz).
+    #[arg(long, value_name = "PATH")]
+    results: PathBuf,
+    /// The cluster's CNI (NAME or NAME@VERSION); default: detected from the results archive.
+    #[arg(long, value_name = "NAME")]
+    cni: Option<String>,
+    /// The cluster's Kubernetes version; default: serverversion.json of the results archive.
+    #[arg(long, value_name = "X.Y.Z")]
+    k8s_version: Option<String>,
+    /// Judge waiver expiry as of this date (YYYY-MM-DD) instead of today.
+    #[arg(long, value_name = "DATE")]
+    date: Option<NaiveDate>,
+    /// Output directory for verdict.json, junit.xml, summary.md and extracted results.
+    #[arg(long, value_name = "DIR", default_value = "scs-results")]
+    out: PathBuf,
+    /// Replace a results/ folder in the output directory that scs-conformance did not extract.
+    #[arg(long)]
+    replace_results: bool,
+    /// Write report.yaml although the e2e results are older than 7 days, undated or dated in
+    /// the future; the report then says so.
+    #[arg(long)]
+    allow_old_evidence: bool,
+    #[command(flatten)]
+    report: crate::args::ScsReportArgs,
+}
+
+pub fn run(defs: &Definitions, args: Args) -> Result<u8, Failure> {
+    // Refused before anything is touched when another run writes to the same folder.
+    let out = OutDir::lock(&args.out).map_err(Failure::input)?;
+    // From here on, however this ends, the folder holds this run's verdict or its ABORT record.
+    out.begin("verdict").map_err(Failure::input)?;
+    let failure = match panic::catch_unwind(AssertUnwindSafe(|| evaluate(defs, &args, &out))) {
+        Ok(Ok((code, summary))) => {
+            // After the catch: a closed stdout must not turn a written verdict into an ABORT.
+            let mut stdout = std::io::stdout().lock();
+            let _ = write!(stdout, "{summary}");
+            let _ = writeln!(stdout, "Wrote {}", args.out.display());
+            return Ok(code);
+        }
+        Ok(Err(f)) => f,
+        Err(payload) => Failure {
+            message: reports::panic_message(payload.as_ref()),
+            code: exit::ABORT,
+        },
+    };
+    if let Err(e) = out.write_error(&ErrorRecord::new("verdict", &failure.message)) {
+        eprintln!(
+            "warning: cannot record the error in {}: {e}",
+            args.out.display()
+        );
+    }
+    Err(failure)
+}
+
+/// Evaluates and writes the outputs; returns the exit code and the terminal summary.
+fn evaluate(defs: &Definitions, args: &Args, out: &OutDir) -> Result<(u8, String), Failure> {
+    let catalog = context::catalog(defs)?;
+    let target = catalog
+        .resolve(&args.standard, args.version.as_deref())
+        .map_err(Failure::input)?;
+    let waivers = context::waivers(defs, &catalog)?;
+    let cni_flag = context::cni(args.cni.as_deref())?;
+    // Parsed here, so a typo is refused instead of silently changing which waivers apply.
+    if let Some(v) = &args.k8s_version {
+        version::kubernetes(v).map_err(|e| Failure::input(format!("--k8s-version: {e}")))?;
+    }
+
+    let results = load_results(&args.results, out.path(), args.replace_results)?;
+
+    let given = GivenFacts {
+        cni: cni_flag,
+        kubernetes_version: args.k8s_version.clone(),
+    };
+    let mut cert = certify::certify_results(
+        &catalog,
+        &target,
+        &waivers,
+        &results,
+        given,
+        context::today(args.date),
+    )
+    .map_err(Failure::input)?;
+    let mut extra = Vec::new();
+    if let Some(mut ctx) = args.report.context(args.version.as_deref()) {
+        // The report is dated by its evidence, not by when it was judged.
+        let age = EvidenceTime::of(&results)
+            .check(chrono::Utc::now(), args.allow_old_evidence)
+            .map_err(Failure::input)?;
+        ctx.checked_at = age.checked_at;
+        if let Some(w) = age.warning {
+            for m in &mut cert.modules {
+                for t in &mut m.testcases {
+                    t.warnings.push(w.clone());
+                }
+            }
+        }
+        extra.push((
+            reports::REPORT_YAML,
+            scs::report::render(&cert, &catalog, &ctx).map_err(Failure::input)?,
+        ));
+    }
+    // Rendered before the set is written: a failure here leaves the ABORT record.
+    let summary = reports::terminal::render(&cert);
+    out.write(&cert, extra)
+        .map_err(|e| Failure::input(format!("cannot write outputs: {e}")))?;
+    Ok((exit::for_verdict(cert.verdict), summary))
+}
+
+/// Loads results; a tarball is extracted to `out/results` (replacing an earlier extraction of
+/// ours) and kept there even when its content turns out to be unusable. An extraction of ours
+/// that this run does not replace is removed, so it never sits next to another run's verdict; a
+/// `results/` folder that is not ours is left alone unless `replace` says otherwise.
+fn load_results(path: &Path, out: &Path, replace: bool) -> Result<results::Results, Failure> {
+    let extract_to = out.join("results");
+    let ours = extract_to.join(RESULTS_MARKER).is_file();
+    // Results read from inside our old extraction (`--results scs-results/results`) stay.
+    let reads_it = match (path.canonicalize(), extract_to.canonicalize()) {
+        (Ok(p), Ok(r)) => p.starts_with(r),
+        _ => false,
+    };
+    if extract_to.exists() && !ours && !replace && !reads_it {
+        return Err(Failure::input(format!(
+            "{} exists and was not extracted by scs-conformance; move it away, choose another \
+             --out, or pass --replace-results",
+            extract_to.display()
+        )));
+    }
+    let staging = out.join(".results-extracting");
+    let _ = std::fs::remove_dir_all(&staging);
+    let loaded = results::load(path, Some(&staging), Limits::default());
+    if staging.exists() {
+        std::fs::write(staging.join(RESULTS_MARKER), b"")
+            .map_err(|e| Failure::input(format!("{}: {e}", staging.display())))?;
+        remove_dir_if_exists(&extract_to)?;
+        std::fs::rename(&staging, &extract_to)
+            .map_err(|e| Failure::input(format!("{}: {e}", extract_to.display())))?;
+    } else if extract_to.exists() && !reads_it && (ours || replace) {
+        remove_dir_if_exists(&extract_to)?;
+    }
+    let mut loaded = loaded.map_err(|e| {
+        let kept = if extract_to.exists() && !reads_it {
+            format!(" (extracted files kept in {})", extract_to.display())
+        } else {
+            String::new()
+        };
+        Failure::input(format!("{e}{kept}"))
+    })?;
+    if loaded.extracted_to.is_some() {
+        loaded.extracted_to = Some(extract_to);
+    }
+    Ok(loaded)
+}
+
+fn remove_dir_if_exists(dir: &Path) -> Result<(), Failure> {
+    match std::fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(Failure::input(format!("{}: {e}", dir.display())))
+        }
+        _ => Ok(()),
+    }
+}

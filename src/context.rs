@@ -1,0 +1,80 @@
+//! Loading what every command needs: the catalog, the waivers and the cluster context.
+
+use chrono::NaiveDate;
+use scs_conformance::definitions::builtin;
+use scs_conformance::definitions::catalog::{Catalog, SourceFile};
+use scs_conformance::definitions::waiver::{self, ClusterContext, Waiver};
+use scs_conformance::evidence::cni::Cni;
+
+use crate::Failure;
+use crate::args::Definitions;
+
+/// Loads and validates the standard definitions.
+pub fn catalog(defs: &Definitions) -> Result<Catalog, Failure> {
+    let files = match &defs.standards_dir {
+        Some(dir) => SourceFile::read_dir(dir).map_err(Failure::input)?,
+        None => builtin::standards(),
+    };
+    if files.is_empty() {
+        return Err(Failure::input(format!(
+            "no standard definitions (*.yaml) in {}",
+            defs.standards_dir
+                .as_ref()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default()
+        )));
+    }
+    Catalog::load(&files).map_err(|e| Failure::input(format!("invalid standard definitions:\n{e}")))
+}
+
+/// Loads the waivers (files, plus SCS's okToFail list when given).
+pub fn waivers(defs: &Definitions, catalog: &Catalog) -> Result<Vec<Waiver>, Failure> {
+    let files = match &defs.waivers_dir {
+        Some(dir) => SourceFile::read_dir(dir).map_err(Failure::input)?,
+        None => builtin::waivers(),
+    };
+    let mut all = waiver::load(&files, catalog)
+        .map_err(|e| Failure::input(format!("invalid waivers:\n{e}")))?;
+    if let Some(path) = &defs.waivers_from_scs {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
+        let file = SourceFile {
+            name: path.display().to_string(),
+            text,
+        };
+        all.extend(
+            waiver::from_scs_ok_to_fail(&file)
+                .map_err(|e| Failure::input(format!("invalid okToFail file:\n{e}")))?,
+        );
+    }
+    Ok(all)
+}
+
+/// Parses `--cni`.
+pub fn cni(flag: Option<&str>) -> Result<Option<Cni>, Failure> {
+    flag.map(|v| Cni::from_flag(v).map_err(|e| Failure::input(format!("--cni: {e}"))))
+        .transpose()
+}
+
+/// The reference date for waiver expiry: `--date`, or today (UTC).
+pub fn today(date: Option<NaiveDate>) -> NaiveDate {
+    date.unwrap_or_else(|| chrono::Utc::now().date_naive())
+}
+
+/// Builds the context waivers are judged in. A Kubernetes version that does not parse is
+/// refused: read as "unknown", it would silently change which waivers apply.
+pub fn cluster_context(
+    cni: Cni,
+    kubernetes: Option<&str>,
+    today: NaiveDate,
+) -> Result<ClusterContext, Failure> {
+    let kubernetes = kubernetes
+        .map(scs_conformance::version::kubernetes)
+        .transpose()
+        .map_err(Failure::input)?;
+    Ok(ClusterContext {
+        cni,
+        kubernetes: kubernetes.map(|v| v.0),
+        today,
+    })
+}

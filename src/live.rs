@@ -1,0 +1,106 @@
+//! A live run from the command line: the async runtime, the signal handlers, connecting, and the
+//! engine's [`run::certify_live`] with the event renderer of the front end.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use scs_conformance::definitions::catalog::{Catalog, Target};
+use scs_conformance::definitions::waiver::Waiver;
+use scs_conformance::evidence::cluster::ConnectError;
+use scs_conformance::run::{self, LiveRequest, RunOptions};
+use scs_conformance::verdict::certify::Certification;
+use tokio::runtime::Runtime;
+
+use crate::Failure;
+use crate::args::KubeArgs;
+use crate::events::{EventRenderer, Style};
+
+/// The runtime of a live command, with the signal handlers installed.
+pub struct Live {
+    pub runtime: Runtime,
+    interrupt: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+}
+
+impl Live {
+    /// Starts the runtime and installs the signal handlers at once: a Ctrl-C or SIGTERM at any
+    /// later moment ends the run in an ABORT verdict.
+    pub fn start() -> Result<Self, Failure> {
+        let runtime = tokio::runtime::Runtime::new()
+            .map_err(|e| Failure::input(format!("cannot start the async runtime: {e}")))?;
+        let interrupt = {
+            let _entered = runtime.enter();
+            interrupted()
+        };
+        Ok(Live {
+            runtime,
+            interrupt: Some(Box::pin(interrupt)),
+        })
+    }
+
+    /// Connects and certifies `target`, rendering events in `style`. Only a kubeconfig that
+    /// gives no client is an error; everything after is in the certification.
+    pub fn certify(
+        &mut self,
+        kube: &KubeArgs,
+        catalog: &Catalog,
+        target: &Target<'_>,
+        waivers: &[Waiver],
+        options: RunOptions,
+        style: Style,
+    ) -> Result<Certification, ConnectError> {
+        let interrupt = self
+            .interrupt
+            .take()
+            .unwrap_or_else(|| Box::pin(std::future::pending()));
+        self.runtime.block_on(async {
+            let (client, api_server) = kube.connect().await?;
+            let options = RunOptions {
+                api_server,
+                ..options
+            };
+            let request = LiveRequest {
+                catalog,
+                target,
+                waivers,
+                options: &options,
+            };
+            let mut events = EventRenderer::new(style);
+            let cert =
+                run::certify_live(&client, &request, &mut |e| events.event(e), interrupt).await;
+            events.finish();
+            Ok(cert)
+        })
+    }
+}
+
+/// Installs the handlers for Ctrl-C (SIGINT) and SIGTERM (CI cancellation) at once, so that a
+/// signal at any later moment is seen, and returns a future that resolves on the first of them.
+/// Call it within a Tokio runtime. A handler that cannot be installed never resolves.
+pub fn interrupted() -> impl Future<Output = ()> + Send + 'static {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{Signal, SignalKind, signal};
+        async fn recv(signal: std::io::Result<Signal>) {
+            if let Ok(mut s) = signal
+                && s.recv().await.is_some()
+            {
+                return;
+            }
+            std::future::pending::<()>().await
+        }
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        async move {
+            tokio::select! {
+                _ = recv(term) => {}
+                _ = recv(int) => {}
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await
+        }
+    }
+}

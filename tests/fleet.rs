@@ -1,0 +1,522 @@
+//! `scs-conformance fleet` (docs/fleet.md), driving the real binary: config errors without a
+//! cluster; on real testenv kwok clusters (`testenv/up --instance N`, with
+//! `testenv/aggregator-standin` playing each run's Sonobuoy aggregator) a fleet with a healthy,
+//! an unreachable and a hanging subject, and Ctrl-C in the middle of a fleet.
+//!
+//! Instances used: 11 and 12 (mixed fleet), 13 and 14 (Ctrl-C). They stay up for the next run,
+//! like the main testenv; `testenv/down --instance N` stops one.
+
+#[path = "support/testenv.rs"]
+mod testenv;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+const ARCHIVE: &str = "tests/fixtures/derived/sonobuoy-v1.33-netpol-cilium.tar.gz";
+const OK_TO_FAIL: &str = "tests/fixtures/scs/scs-sonobuoy-config-v1.yaml";
+const SCS_CONFIG: &str = "tests/fixtures/fleet/scs-config.toml";
+
+fn root() -> PathBuf {
+    testenv::repo_root()
+}
+
+fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_scs-conformance"))
+}
+
+/// Starts (or finds running) kwok cluster instance `n`; returns its admin kubeconfig.
+fn instance(n: u32) -> PathBuf {
+    static UP: Mutex<Option<HashMap<u32, PathBuf>>> = Mutex::new(None);
+    let mut map = UP.lock().unwrap_or_else(|e| e.into_inner());
+    let map = map.get_or_insert_with(HashMap::new);
+    if let Some(p) = map.get(&n) {
+        return p.clone();
+    }
+    let o = Command::new(root().join("testenv/up"))
+        .args(["--instance", &n.to_string()])
+        .current_dir(root())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "testenv/up --instance {n} failed:\n{}{stdout}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let path = PathBuf::from(stdout.lines().last().unwrap_or("").trim());
+    assert!(
+        path.is_file(),
+        "no kubeconfig from testenv/up --instance {n}: {stdout}"
+    );
+    map.insert(n, path.clone());
+    path
+}
+
+fn kubectl(kubeconfig: &Path, args: &[&str]) -> Output {
+    Command::new(testenv::kubectl_binary())
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// A kubeconfig like `kubeconfig` but for a port where nothing listens.
+fn unreachable_kubeconfig(kubeconfig: &Path, dir: &Path) -> PathBuf {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let text = std::fs::read_to_string(kubeconfig).unwrap();
+    let re = regex::Regex::new(r"server: https://127\.0\.0\.1:\d+").unwrap();
+    let text = re.replace(&text, format!("server: https://127.0.0.1:{port}").as_str());
+    let path = dir.join("unreachable.kubeconfig");
+    std::fs::write(&path, text.as_bytes()).unwrap();
+    path
+}
+
+/// The aggregator stand-in for the next run in `ns` of the cluster of `kubeconfig`.
+fn standin(kubeconfig: &Path, ns: &str, scenario: &str) -> Child {
+    Command::new(root().join("testenv/aggregator-standin"))
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(["-n", ns, "--scenario", scenario, "--wait", "180"])
+        .arg(root().join(ARCHIVE))
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn reap(mut child: Child) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if child.try_wait().unwrap().is_some() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn namespace(tag: &str) -> String {
+    format!(
+        "t-fleet-{tag}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    )
+}
+
+/// Nothing of the run in `ns` is left in the cluster: namespace, cluster role and binding.
+fn assert_nothing_left(kubeconfig: &Path, ns: &str) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let role = format!("sonobuoy-serviceaccount-{ns}");
+    loop {
+        let left: String = [
+            ("namespace", ns),
+            ("clusterrole", role.as_str()),
+            ("clusterrolebinding", role.as_str()),
+        ]
+        .iter()
+        .map(|(kind, name)| {
+            let o = kubectl(
+                kubeconfig,
+                &["get", kind, name, "--ignore-not-found", "-o", "name"],
+            );
+            String::from_utf8_lossy(&o.stdout).into_owned()
+        })
+        .collect();
+        if left.trim().is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "left in {}: {left}",
+            kubeconfig.display()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// A subject of a test fleet.
+struct Subject<'a> {
+    name: &'a str,
+    kubeconfig: PathBuf,
+    namespace: String,
+    timeout: &'a str,
+}
+
+/// A directory with the standard definitions (the built-in ones plus `fleet-test-kaas`, a scope
+/// of SCS-0214 and SCS-0219 only, so a fleet needs one Sonobuoy run per subject) and a config.
+struct Fleet {
+    dir: tempfile::TempDir,
+}
+
+impl Fleet {
+    fn new(subjects: &[Subject], workers: usize) -> Fleet {
+        let dir = tempfile::tempdir().unwrap();
+        let std_dir = dir.path().join("standards");
+        std::fs::create_dir(&std_dir).unwrap();
+        for e in std::fs::read_dir(root().join("standards")).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), std_dir.join(e.file_name())).unwrap();
+        }
+        std::fs::write(
+            std_dir.join("fleet-test-kaas.yaml"),
+            "scope:\n  id: fleet-test-kaas\n  name: Fleet test KaaS\n  \
+             uuid: 00000000-0000-4000-8000-000000000001\n  \
+             url: https://example.invalid/fleet-test-kaas.yaml\n  versions:\n  - version: v1\n    \
+             include: [scs-0214-v2, scs-0219-v1]\n",
+        )
+        .unwrap();
+        let names: Vec<String> = subjects.iter().map(|s| format!("{:?}", s.name)).collect();
+        let mut config = format!(
+            "[presets.test]\nscopes = [\"fleet-test-kaas\"]\nsubjects = [{}]\nworkers = {workers}\n\n\
+             [scopes.fleet-test-kaas]\nspec = \"./fleet-test-kaas.yaml\"\n\n\
+             [subjects._.mapping]\nsubject_root = \"{{subject}}\"\nkubeconfig = \"{{subject}}/kubeconfig.yaml\"\n\n\
+             [subjects._]\nstall_timeout = \"1m\"\nscs_sonobuoy_config = {:?}\n",
+            names.join(", "),
+            root().join(OK_TO_FAIL).display().to_string()
+        );
+        for s in subjects {
+            config.push_str(&format!(
+                "\n[subjects.{:?}]\nnamespace = {:?}\ntimeout = {:?}\n[subjects.{:?}.mapping]\nkubeconfig = {:?}\n",
+                s.name,
+                s.namespace,
+                s.timeout,
+                s.name,
+                s.kubeconfig.display().to_string()
+            ));
+        }
+        std::fs::write(dir.path().join("config.toml"), config).unwrap();
+        Fleet { dir }
+    }
+
+    fn command(&self, extra: &[&str]) -> Command {
+        let d = self.dir.path();
+        let mut c = Command::new(bin());
+        c.arg("--standards-dir")
+            .arg(d.join("standards"))
+            .arg("fleet")
+            .arg("--config")
+            .arg(d.join("config.toml"))
+            .args(["--preset", "test", "--out"])
+            .arg(d.join("out"))
+            .args(extra)
+            .env_remove("SCS_CONFORMANCE_LOG");
+        c
+    }
+
+    fn out(&self) -> PathBuf {
+        self.dir.path().join("out")
+    }
+
+    fn json(&self) -> serde_json::Value {
+        let text = std::fs::read_to_string(self.out().join("fleet.json")).unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+}
+
+fn job<'a>(json: &'a serde_json::Value, subject: &str) -> &'a serde_json::Value {
+    json["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["subject"] == subject)
+        .unwrap_or_else(|| panic!("no job for {subject} in {json:#}"))
+}
+
+#[test]
+fn config_errors_name_file_line_and_key_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        "[presets.x]\nscopes = [\"scs-compatible-kaas\"]\nsubjects = [\"a\"]\nworkers = \"four\"\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let o = Command::new(bin())
+            .arg("fleet")
+            .args(args)
+            .args(["--out"])
+            .arg(dir.path().join("out"))
+            .output()
+            .unwrap();
+        (
+            o.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (code, err) = run(&["--config", cfg.to_str().unwrap(), "--preset", "x"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!("{}:4:11: presets.x.workers:", cfg.display())),
+        "{err}"
+    );
+    // SCS's own config: its default preset is the IaaS scope, which is not ours to certify.
+    let scs = root().join(SCS_CONFIG);
+    let (code, err) = run(&["--config", scs.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("scopes.scs-compatible-iaas: scs-conformance has no definition of scope"),
+        "{err}"
+    );
+    let (code, err) = run(&["--config", scs.to_str().unwrap(), "--preset", "kaas9"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("presets.kaas9: no such preset"), "{err}");
+    let (code, err) = run(&["--config", dir.path().join("nope.toml").to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("nope.toml: cannot read"), "{err}");
+    // Nothing ran, so nothing was written.
+    assert!(!dir.path().join("out").join("summary.md").exists());
+}
+
+#[test]
+fn unreachable_and_hanging_subjects_abort_alone_the_others_pass() {
+    let (k11, k12) = (instance(11), instance(12));
+    let scratch = tempfile::tempdir().unwrap();
+    let subjects = [
+        Subject {
+            name: "kwok-11",
+            kubeconfig: k11.clone(),
+            namespace: namespace("a"),
+            timeout: "3m",
+        },
+        Subject {
+            name: "kwok-12",
+            kubeconfig: k12.clone(),
+            namespace: namespace("b"),
+            timeout: "3m",
+        },
+        // The same cluster, another namespace: its aggregator never answers, so its run hangs
+        // until the subject's time limit.
+        Subject {
+            name: "hangs",
+            kubeconfig: k12.clone(),
+            namespace: namespace("hang"),
+            timeout: "20s",
+        },
+        Subject {
+            name: "unreachable",
+            kubeconfig: unreachable_kubeconfig(&k11, scratch.path()),
+            namespace: namespace("down"),
+            timeout: "3m",
+        },
+    ];
+    let fleet = Fleet::new(&subjects, 4);
+    let standins = [
+        standin(&k11, &subjects[0].namespace, "complete"),
+        standin(&k12, &subjects[1].namespace, "complete"),
+    ];
+    let report = scratch.path().join("report.yaml");
+    let o = fleet
+        .command(&["-o", report.to_str().unwrap()])
+        .output()
+        .unwrap();
+    for s in standins {
+        reap(s);
+    }
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    // The roll-up: one ABORT makes the fleet ABORT (exit 3).
+    assert_eq!(o.status.code(), Some(3), "{stderr}");
+    let json = fleet.json();
+    assert_eq!(json["verdict"], "ABORT", "{json:#}");
+    assert_eq!(json["exit_code"], 3);
+    for name in ["kwok-11", "kwok-12"] {
+        let j = job(&json, name);
+        assert_eq!(j["verdict"], "PASS", "{name}: {j:#}\n{stderr}");
+        for t in j["testcases"].as_array().unwrap() {
+            let dir = fleet.out().join(t["dir"].as_str().unwrap());
+            assert!(dir.join("verdict.json").is_file(), "{}", dir.display());
+        }
+    }
+    let down = job(&json, "unreachable");
+    assert_eq!(down["verdict"], "ABORT");
+    for t in down["testcases"].as_array().unwrap() {
+        assert_eq!(t["verdict"], "ABORT");
+        assert!(
+            t["reason"].as_str().unwrap().contains("cannot reach"),
+            "{t:#}"
+        );
+    }
+    let hang = job(&json, "hangs");
+    assert_eq!(hang["verdict"], "ABORT", "{hang:#}");
+    let hang_net = hang["testcases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == "kaas-networking-check")
+        .unwrap();
+    assert_eq!(hang_net["verdict"], "ABORT", "{hang_net:#}");
+    // The hanging subject held up nobody: with four workers every subject started before it
+    // ended (no timing threshold: the order of events is what counts).
+    let at = |j: &serde_json::Value| {
+        chrono::NaiveDateTime::parse_from_str(
+            j["started"].as_str().unwrap(),
+            "%Y-%m-%dT%H:%M:%S%.f",
+        )
+        .unwrap()
+    };
+    let hang_end = at(hang)
+        + chrono::Duration::milliseconds((hang["seconds"].as_f64().unwrap() * 1000.0) as i64);
+    for j in json["jobs"].as_array().unwrap() {
+        assert!(
+            at(j) < hang_end,
+            "{} started after the hanging subject ended",
+            j["subject"]
+        );
+    }
+
+    // One document per (scope, subject), in plan order, as scs-test-runner.py concatenates them;
+    // -o and the copy in the output directory are the same.
+    let text = std::fs::read_to_string(&report).unwrap();
+    assert_eq!(
+        text,
+        std::fs::read_to_string(fleet.out().join("report.yaml")).unwrap()
+    );
+    let docs: Vec<&str> = text.split("---\n").filter(|d| !d.is_empty()).collect();
+    assert_eq!(docs.len(), 4, "{text}");
+    assert!(docs[0].contains("subject: \"kwok-11\""));
+    assert!(docs[3].contains("subject: \"unreachable\""));
+    assert!(
+        docs[0].contains("\"kaas-networking-check\": 1"),
+        "{}",
+        docs[0]
+    );
+    assert!(
+        docs[3].contains("\"kaas-networking-check\": 0"),
+        "{}",
+        docs[3]
+    );
+    assert!(docs[0].contains("uuid: \"00000000-0000-4000-8000-000000000001\""));
+    // The report of each subject is in its folder too.
+    assert!(
+        fleet
+            .out()
+            .join("kwok-11/fleet-test-kaas/report.yaml")
+            .is_file()
+    );
+
+    let summary = std::fs::read_to_string(fleet.out().join("summary.md")).unwrap();
+    assert!(
+        summary.contains("# SCS fleet certification: ❔ ABORT"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("[✅ PASS](kwok-11/fleet-test-kaas/kaas-networking-check/summary.md)"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("| [unreachable](unreachable/fleet-test-kaas/) |"),
+        "{summary}"
+    );
+
+    for s in &subjects[..3] {
+        assert_nothing_left(&s.kubeconfig, &s.namespace);
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_every_check_and_leaves_nothing_in_the_clusters() {
+    let (k13, k14) = (instance(13), instance(14));
+    let subjects = [
+        Subject {
+            name: "kwok-13",
+            kubeconfig: k13.clone(),
+            namespace: namespace("int-a"),
+            timeout: "5m",
+        },
+        Subject {
+            name: "kwok-14",
+            kubeconfig: k14.clone(),
+            namespace: namespace("int-b"),
+            timeout: "5m",
+        },
+    ];
+    let fleet = Fleet::new(&subjects, 2);
+    // Runs that start and then never finish.
+    let standins = [
+        standin(&k13, &subjects[0].namespace, "stall"),
+        standin(&k14, &subjects[1].namespace, "stall"),
+    ];
+    let mut child = fleet
+        .command(&[])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until both runs are under way.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    for s in &subjects {
+        loop {
+            let o = kubectl(
+                &s.kubeconfig,
+                &[
+                    "get",
+                    "pod",
+                    "sonobuoy",
+                    "-n",
+                    &s.namespace,
+                    "-o",
+                    "jsonpath={.metadata.annotations.sonobuoy\\.hept\\.io/status}",
+                ],
+            );
+            if String::from_utf8_lossy(&o.stdout).contains("\"running\"") {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the run of {} did not start",
+                s.name
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    // What a terminal's Ctrl-C does to the runner.
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let stopped = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            stopped.elapsed() < Duration::from_secs(150),
+            "the fleet did not stop after Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    for s in standins {
+        reap(s);
+    }
+    assert_eq!(status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("fleet: interrupted"), "{stderr}");
+    let json = fleet.json();
+    for s in &subjects {
+        let j = job(&json, s.name);
+        assert_eq!(j["verdict"], "ABORT", "{j:#}");
+        assert_eq!(j["interrupted"], true, "{j:#}");
+    }
+    // No check process is left: every child was waited for.
+    let out = fleet.out().display().to_string();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(cmd) = std::fs::read(e.path().join("cmdline")) {
+            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+            assert!(
+                !(cmd.contains("scs-check") && cmd.contains(&out)),
+                "left running: {cmd}"
+            );
+        }
+    }
+    for s in &subjects {
+        assert_nothing_left(&s.kubeconfig, &s.namespace);
+    }
+}

@@ -1,0 +1,419 @@
+//! `scs-conformance run` on testenv's real node: a real kubelet, containerd, CNI bridge,
+//! kube-proxy and CoreDNS, with or without kube-router's NetworkPolicy controller, running the
+//! real Sonobuoy aggregator and worker and the real conformance image (e2e.test built from the
+//! same Kubernetes release). Nothing here is a stand-in: every verdict follows what the real e2e
+//! specs did. The specs are a short subset of SCS-0219-v1
+//! (tests/fixtures/real-node/standards/scs-0219-ci-subset.yaml); the full run is one documented
+//! command (docs/testenv.md).
+//!
+//! Every failure message starts with [`real_node::diagnose`]: the component that most likely
+//! failed and the log tails behind that judgement.
+
+#[path = "support/real_node.rs"]
+mod real_node;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use real_node::{Netpol, Node, diagnose, kubectl};
+use serde_json::Value;
+
+const SUBSET_STANDARDS: &str = "tests/fixtures/real-node/standards";
+/// No waivers: the subset must pass or fail on its own.
+const NO_WAIVERS: &str = "tests/fixtures/real-node/waivers";
+const SUBSET: &str = "scs-0219-ci-subset";
+const DEFAULT_DENY: &str = "[sig-network] Netpol NetworkPolicy between server and client should support a 'default-deny-ingress' policy [Feature:NetworkPolicy]";
+const EGRESS_CIDR: &str = "[sig-network] Netpol NetworkPolicy between server and client should allow egress access to server in CIDR block [Feature:NetworkPolicy]";
+const API_OPERATIONS: &str =
+    "[sig-network] Netpol API should support creating NetworkPolicy API operations";
+/// Two [Serial] specs and `API_OPERATIONS` (tests/fixtures/real-node/standards/real-node-serial.yaml).
+const SERIAL_SUBSET: &str = "real-node-serial";
+const NAMESPACE_PATCH: &str =
+    "[sig-api-machinery] Namespaces [Serial] should patch a Namespace [Conformance]";
+const NAMESPACE_STATUS: &str = "[sig-api-machinery] Namespaces [Serial] should apply changes to a namespace status [Conformance]";
+
+fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_scs-conformance"))
+}
+
+struct RunOutcome {
+    code: i32,
+    verdict: Option<Value>,
+    text: String,
+    out: tempfile::TempDir,
+}
+
+fn command(node: &Node, ns: &str, out: &Path, extra: &[&str]) -> Command {
+    command_for(SUBSET, node, ns, out, extra)
+}
+
+fn command_for(standard: &str, node: &Node, ns: &str, out: &Path, extra: &[&str]) -> Command {
+    let mut c = Command::new(bin());
+    c.current_dir(real_node::repo_root())
+        .args([
+            "run",
+            "--standards-dir",
+            SUBSET_STANDARDS,
+            "--standard",
+            standard,
+            "--waivers-dir",
+            NO_WAIVERS,
+        ])
+        .args([
+            "--namespace",
+            ns,
+            "--timeout",
+            "25m",
+            "--stall-timeout",
+            "10m",
+        ])
+        .arg("--kubeconfig")
+        .arg(&node.kubeconfig)
+        .arg("--out")
+        .arg(out)
+        .args(extra);
+    c
+}
+
+fn run(node: &Node, ns: &str, extra: &[&str]) -> RunOutcome {
+    let out = tempfile::tempdir().unwrap();
+    let o = command(node, ns, out.path(), extra).output().unwrap();
+    finish(o, out)
+}
+
+fn finish(o: Output, out: tempfile::TempDir) -> RunOutcome {
+    let verdict = std::fs::read(out.path().join("verdict.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    RunOutcome {
+        code: o.status.code().unwrap_or(-1),
+        verdict,
+        text: format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        out,
+    }
+}
+
+fn testcase(v: &Value) -> &Value {
+    &v["modules"][0]["testcases"][0]
+}
+
+/// Names of the selected specs with the given outcome.
+fn specs_with(v: &Value, outcome: &str) -> BTreeSet<String> {
+    testcase(v)["tests"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| t["outcome"] == outcome)
+        .filter_map(|t| t["name"].as_str().map(str::to_string))
+        .collect()
+}
+
+fn set(names: &[&str]) -> BTreeSet<String> {
+    names.iter().map(|n| n.to_string()).collect()
+}
+
+/// Explains a failed expectation: the run's own output, then the node's diagnosis.
+fn explain(node: &Node, ns: &str, r: &RunOutcome) -> String {
+    format!(
+        "exit {}\n{}\n=== diagnosis\n{}",
+        r.code,
+        r.text,
+        diagnose(node, &r.text, ns)
+    )
+}
+
+/// Namespaces that are not the cluster's own: what a run (or the e2e specs it ran) left behind.
+fn foreign_namespaces(node: &Node) -> Vec<String> {
+    kubectl(&node.kubeconfig, &["get", "namespaces", "-o", "name"])
+        .lines()
+        .map(|l| l.trim_start_matches("namespace/").to_string())
+        .filter(|n| {
+            !["default", "kube-system", "kube-public", "kube-node-lease"].contains(&n.as_str())
+        })
+        .collect()
+}
+
+/// Nothing of a run is left: no Sonobuoy namespace or cluster role, no e2e namespace
+/// (Sonobuoy itself leaks those: vmware-tanzu/sonobuoy#1593).
+fn assert_nothing_left(node: &Node, ns: &str) {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let left = foreign_namespaces(node);
+        let roles = kubectl(
+            &node.kubeconfig,
+            &["get", "clusterrole,clusterrolebinding", "-o", "name"],
+        );
+        let ours = format!("sonobuoy-serviceaccount-{ns}");
+        if left.is_empty() && !roles.contains(&ours) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "left in the cluster after 180s: namespaces {left:?}, roles: {}",
+            roles
+                .lines()
+                .filter(|l| l.contains(&ours))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+/// Waits until the e2e plugin pod of the run in `ns` is running (the specs are under way).
+fn wait_for_plugin_running(node: &Node, ns: &str, child: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let phases = kubectl(
+            &node.kubeconfig,
+            &[
+                "get",
+                "pods",
+                "-n",
+                ns,
+                "-l",
+                "sonobuoy-component=plugin",
+                "-o",
+                "jsonpath={.items[*].status.phase}",
+            ],
+        );
+        if phases.contains("Running") {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("run ended ({status}) before its plugin pod ran");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the plugin pod did not run within 300s\n{}",
+            diagnose(node, "", ns)
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+/// Starts a run, lets `interrupt` act on it once its specs are under way, and waits for the end.
+fn run_interrupted(node: &Node, ns: &str, interrupt: impl FnOnce(&Child)) -> RunOutcome {
+    let out = tempfile::tempdir().unwrap();
+    let mut child = command(node, ns, out.path(), &[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_plugin_running(node, ns, &mut child);
+    interrupt(&child);
+    finish(child.wait_with_output().unwrap(), out)
+}
+
+#[test]
+fn with_enforcement_every_selected_spec_runs_and_passes() {
+    let node = real_node::acquire(Netpol::Enforce);
+    let ns = "real-enforce";
+    let r = run(&node, ns, &[]);
+    let why = explain(&node, ns, &r);
+    assert_eq!(r.code, 0, "{why}");
+    let v = r.verdict.as_ref().expect("verdict.json");
+    assert_eq!(v["verdict"], "PASS", "{why}");
+    assert_eq!(
+        specs_with(v, "passed"),
+        set(&[DEFAULT_DENY, EGRESS_CIDR, API_OPERATIONS]),
+        "{why}"
+    );
+    assert_eq!(v["cluster"]["kubernetes_version"], "v1.35.4");
+    let pass = &v["run"]["passes"][0];
+    assert_eq!(pass["outcome"], "complete", "{why}");
+    assert!(
+        Path::new(pass["tarball"].as_str().unwrap_or_default()).is_file(),
+        "the real aggregator's tarball is kept in --out: {why}"
+    );
+    assert_nothing_left(&node, ns);
+}
+
+#[test]
+fn without_an_inventory_serial_specs_run_in_a_serial_pass_selected_by_label() {
+    let node = real_node::acquire(Netpol::Enforce);
+    let ns = "real-serial";
+    let out = tempfile::tempdir().unwrap();
+    let o = command_for(
+        SERIAL_SUBSET,
+        &node,
+        ns,
+        out.path(),
+        &["--inventory", "none"],
+    )
+    .output()
+    .unwrap();
+    let r = finish(o, out);
+    let why = explain(&node, ns, &r);
+    assert_eq!(r.code, 0, "{why}");
+    let v = r.verdict.as_ref().expect("verdict.json");
+    assert_eq!(v["verdict"], "PASS", "{why}");
+    assert_eq!(
+        specs_with(v, "passed"),
+        set(&[API_OPERATIONS, NAMESPACE_PATCH, NAMESPACE_STATUS]),
+        "{why}"
+    );
+    let passes = v["run"]["passes"].as_array().expect("run.passes");
+    assert_eq!(passes.len(), 2, "a parallel and a serial pass: {why}");
+    assert_eq!(passes[0]["parallel"], true, "{why}");
+    assert_eq!(passes[1]["parallel"], false, "{why}");
+    assert_eq!(
+        passes[1]["ginkgo_args"],
+        serde_json::json!(["--label-filter=Serial"]),
+        "{why}"
+    );
+    for pass in passes {
+        assert_eq!(pass["outcome"], "complete", "{why}");
+    }
+    assert_nothing_left(&node, ns);
+}
+
+#[test]
+fn without_enforcement_the_specs_that_need_it_fail() {
+    let node = real_node::acquire(Netpol::None);
+    let ns = "real-none";
+    let r = run(&node, ns, &[]);
+    let why = explain(&node, ns, &r);
+    assert_eq!(r.code, 1, "{why}");
+    let v = r.verdict.as_ref().expect("verdict.json");
+    assert_eq!(v["verdict"], "FAIL", "{why}");
+    assert_eq!(
+        specs_with(v, "failed"),
+        set(&[DEFAULT_DENY, EGRESS_CIDR]),
+        "exactly the specs that need enforcement fail: {why}"
+    );
+    assert_eq!(specs_with(v, "passed"), set(&[API_OPERATIONS]), "{why}");
+    assert_nothing_left(&node, ns);
+}
+
+#[test]
+fn deleting_the_real_aggregator_mid_run_is_abort_and_leaves_nothing() {
+    let node = real_node::acquire(Netpol::Enforce);
+    let ns = "real-deleted";
+    let r = run_interrupted(&node, ns, |_| {
+        kubectl(
+            &node.kubeconfig,
+            &["delete", "pod", "sonobuoy", "-n", ns, "--wait=false"],
+        );
+    });
+    let why = explain(&node, ns, &r);
+    assert_eq!(r.code, 3, "{why}");
+    let v = r.verdict.as_ref().expect("verdict.json");
+    assert_eq!(testcase(v)["verdict"], "ABORT", "{why}");
+    assert!(
+        testcase(v)["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("deleted"),
+        "{why}"
+    );
+    assert_nothing_left(&node, ns);
+}
+
+#[test]
+fn ctrl_c_mid_run_is_abort_and_leaves_nothing() {
+    let node = real_node::acquire(Netpol::Enforce);
+    let ns = "real-ctrlc";
+    let r = run_interrupted(&node, ns, |child| {
+        let kill = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+    });
+    let why = explain(&node, ns, &r);
+    assert_eq!(r.code, 3, "{why}");
+    let v = r.verdict.as_ref().expect("verdict.json");
+    assert_eq!(v["run"]["aborted"], "interrupted", "{why}");
+    assert_nothing_left(&node, ns);
+}
+
+#[test]
+fn a_kept_run_is_read_by_the_real_sonobuoy_status_and_retrieve() {
+    let node = real_node::acquire(Netpol::Enforce);
+    let ns = "real-keep";
+    let r = run(&node, ns, &["--keep"]);
+    let why = explain(&node, ns, &r);
+    assert_eq!(r.code, 0, "{why}");
+    let sonobuoy = real_node::kubectl_binary().with_file_name("sonobuoy");
+    let status = Command::new(&sonobuoy)
+        .args(["status", "--json", "-n", ns, "--kubeconfig"])
+        .arg(&node.kubeconfig)
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let status: Value = serde_json::from_slice(&status.stdout).expect("sonobuoy status --json");
+    assert_eq!(status["status"], "complete");
+    assert_eq!(status["plugins"][0]["plugin"], "e2e");
+    assert_eq!(status["plugins"][0]["result-status"], "passed");
+    let ours = &r.verdict.as_ref().unwrap()["run"]["passes"][0]["tarball"];
+    assert!(
+        ours.as_str()
+            .unwrap_or_default()
+            .ends_with(status["tar-info"]["name"].as_str().unwrap()),
+        "{ours} vs {}",
+        status["tar-info"]["name"]
+    );
+    let dir = r.out.path().join("sonobuoy-retrieve");
+    std::fs::create_dir_all(&dir).unwrap();
+    let retrieve = Command::new(&sonobuoy)
+        .args(["retrieve", "-n", ns, "--kubeconfig"])
+        .arg(&node.kubeconfig)
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        retrieve.status.success(),
+        "{}",
+        String::from_utf8_lossy(&retrieve.stderr)
+    );
+    let theirs = std::fs::read_dir(&dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert_eq!(
+        std::fs::read(&theirs).unwrap(),
+        std::fs::read(ours.as_str().unwrap()).unwrap(),
+        "sonobuoy retrieve returns the very tarball run retrieved"
+    );
+    let o = Command::new(bin())
+        .args(["cleanup", "--namespace", ns, "--kubeconfig"])
+        .arg(&node.kubeconfig)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_nothing_left(&node, ns);
+}
+
+#[test]
+fn the_clusters_own_conformance_image_lists_its_specs_for_the_plan() {
+    let node = real_node::acquire(Netpol::Enforce);
+    let ns = "real-listing";
+    let r = run(&node, ns, &["--inventory", "cluster"]);
+    let why = explain(&node, ns, &r);
+    assert_eq!(r.code, 0, "{why}");
+    assert!(
+        r.text.contains(
+            "specs listed by `e2e.test --list-tests` of registry.k8s.io/conformance:v1.35.4"
+        ),
+        "{why}"
+    );
+    assert_eq!(
+        specs_with(r.verdict.as_ref().expect("verdict.json"), "passed"),
+        set(&[DEFAULT_DENY, EGRESS_CIDR, API_OPERATIONS]),
+        "{why}"
+    );
+    assert_nothing_left(&node, ns);
+}

@@ -1,0 +1,175 @@
+//! Snapshots of every document renderer on real fixtures: verdict.json, junit.xml, summary.md,
+//! the terminal summary, report.yaml and the SCS protocol lines, compared byte for byte with the
+//! files in tests/snapshots/. Times and uuids are fixed or masked, nothing else.
+//!
+//! After an intended change of an output: `UPDATE_SNAPSHOTS=1 cargo test --test snapshots`, then
+//! review the diff of tests/snapshots/ like code.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use scs_conformance::definitions::catalog::Catalog;
+use scs_conformance::definitions::{builtin, waiver};
+use scs_conformance::evidence::cni::Cni;
+use scs_conformance::evidence::results::{self, Limits};
+use scs_conformance::reports;
+use scs_conformance::scs;
+use scs_conformance::scs::report::ReportContext;
+use scs_conformance::verdict::certify::{self, Certification, GivenFacts};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Compares `actual` with tests/snapshots/`name`, or writes it with `UPDATE_SNAPSHOTS=1`.
+fn snapshot(name: &str, actual: &str) {
+    let path = root().join("tests/snapshots").join(name);
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; create it with UPDATE_SNAPSHOTS=1 cargo test --test snapshots",
+            path.display()
+        )
+    });
+    if expected != actual {
+        let first = expected
+            .lines()
+            .zip(actual.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(expected.lines().count().min(actual.lines().count()));
+        panic!(
+            "{name} differs from its snapshot from line {}:\n--- expected\n{}\n--- actual\n{}\n\
+             (UPDATE_SNAPSHOTS=1 cargo test --test snapshots accepts the change)",
+            first + 1,
+            expected
+                .lines()
+                .skip(first)
+                .take(5)
+                .collect::<Vec<_>>()
+                .join("\n"),
+            actual
+                .lines()
+                .skip(first)
+                .take(5)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        );
+    }
+}
+
+/// Replaces every uuid (v4 text form) by `UUID`.
+fn mask_uuids(text: &str) -> String {
+    let re =
+        regex::Regex::new(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}").unwrap();
+    re.replace_all(text, "UUID").into_owned()
+}
+
+fn certify(catalog: &Catalog, target: &str, fixture: &str, cni: Option<&str>) -> Certification {
+    let target = catalog.resolve(target, None).unwrap();
+    let waivers = waiver::load(&builtin::waivers(), catalog).unwrap();
+    let extract = tempfile::tempdir().unwrap();
+    let results = results::load(
+        &root().join("tests/fixtures").join(fixture),
+        Some(extract.path()),
+        Limits::default(),
+    )
+    .unwrap();
+    let given = GivenFacts {
+        cni: cni.map(|c| Cni::from_flag(c).unwrap()),
+        kubernetes_version: None,
+    };
+    let today = NaiveDate::from_ymd_opt(2026, 8, 1).unwrap();
+    let mut cert =
+        certify::certify_results(catalog, &target, &waivers, &results, given, today).unwrap();
+    cert.generated_at = Utc.with_ymd_and_hms(2026, 8, 1, 12, 0, 0).unwrap();
+    // The source path depends on the checkout; the file name does not.
+    if let Some(r) = &mut cert.results {
+        r.source = Path::new(&r.source)
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        r.extracted_to = r.extracted_to.as_ref().map(|_| "EXTRACTED".to_string());
+    }
+    cert
+}
+
+fn all_renderers(name: &str, cert: &Certification, catalog: &Catalog) {
+    snapshot(
+        &format!("{name}.verdict.json"),
+        &reports::json::render(cert),
+    );
+    snapshot(&format!("{name}.junit.xml"), &reports::junit::render(cert));
+    snapshot(
+        &format!("{name}.summary.md"),
+        &reports::markdown::render(cert),
+    );
+    snapshot(
+        &format!("{name}.terminal.txt"),
+        &reports::terminal::render(cert),
+    );
+    let ctx = ReportContext {
+        subject: "acme-1.33".into(),
+        argv: ["scs-conformance", "verdict", "--standard", "scs-0219-v1"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        assignment: BTreeMap::from([("kubeconfig".to_string(), "k.yaml".to_string())]),
+        sections: None,
+        forced_version: None,
+        forced_tests: None,
+        checked_at: NaiveDate::from_ymd_opt(2026, 8, 1)
+            .unwrap()
+            .and_hms_micro_opt(12, 0, 0, 123_456)
+            .unwrap(),
+    };
+    match scs::report::render(cert, catalog, &ctx) {
+        Ok(report) => snapshot(&format!("{name}.report.yaml"), &mask_uuids(&report)),
+        Err(e) => snapshot(&format!("{name}.report.yaml"), &format!("refused: {e}\n")),
+    }
+    let mut protocol: Vec<String> = scs::protocol::result_lines(cert);
+    protocol.extend(scs::protocol::log_lines(cert).iter().map(|l| l.to_string()));
+    snapshot(
+        &format!("{name}.scs-protocol.txt"),
+        &(protocol.join("\n") + "\n"),
+    );
+}
+
+#[test]
+fn networking_failures_without_and_with_the_cilium_waivers() {
+    let catalog = Catalog::load(&builtin::standards()).unwrap();
+    let fixture = "derived/v1.33-netpol-cilium-ipblock-failed.junit_01.xml.gz";
+    let cert = certify(&catalog, "scs-0219-v1", fixture, None);
+    all_renderers("netpol-failed-unknown-cni", &cert, &catalog);
+    let cert = certify(&catalog, "scs-0219-v1", fixture, Some("cilium"));
+    all_renderers("netpol-failed-cilium", &cert, &catalog);
+}
+
+#[test]
+fn a_whole_scope_from_a_real_node_archive() {
+    let catalog = Catalog::load(&builtin::standards()).unwrap();
+    let cert = certify(
+        &catalog,
+        "scs-compatible-kaas",
+        "real/v1.35.4-kube-router-scs-0219-v1.tar.gz",
+        None,
+    );
+    all_renderers("real-node-scope", &cert, &catalog);
+}
+
+#[test]
+fn a_partial_sonobuoy_run_is_abort() {
+    let catalog = Catalog::load(&builtin::standards()).unwrap();
+    let cert = certify(
+        &catalog,
+        "scs-0201-v1",
+        "e2e/sonobuoy-v1.21-quick.tar.gz",
+        None,
+    );
+    all_renderers("quick-run-abort", &cert, &catalog);
+}
