@@ -4,11 +4,15 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
+use scs_conformance::definitions::catalog::Catalog;
+use scs_conformance::definitions::selection::Narrowing;
 use scs_conformance::evidence::cluster::{self, ConnectError};
 use scs_conformance::evidence::native::ReleaseData;
 use scs_conformance::evidence::native::release_data::ReleaseDataError;
 use scs_conformance::evidence::sonobuoy;
 use scs_conformance::scs::report::ReportContext;
+
+use crate::Failure;
 
 /// Which kubeconfig and context to use.
 #[derive(Args, Clone, Debug)]
@@ -36,6 +40,37 @@ pub struct ClusterArgs {
     /// Namespace of the Sonobuoy run.
     #[arg(long, short = 'n', value_name = "NS", default_value = sonobuoy::DEFAULT_NAMESPACE)]
     pub namespace: String,
+}
+
+/// `--focus`/`--skip` on top of a standard, for debugging: only the standard's specs that also
+/// match the focus and not the skip. The verdict then certifies nothing and report.yaml is
+/// refused.
+#[derive(Args, Clone, Debug, Default)]
+pub struct NarrowArgs {
+    /// Only the standard's specs that also match this regex (Go RE2, as Ginkgo's focus).
+    #[arg(long, value_name = "REGEX")]
+    pub focus: Option<String>,
+    /// Leave out the standard's specs that match this regex.
+    #[arg(long, value_name = "REGEX")]
+    pub skip: Option<String>,
+}
+
+impl NarrowArgs {
+    /// The catalog narrowed as asked (unchanged without --focus/--skip). A report for the SCS
+    /// compliance monitor (`--subject`) is refused: a narrowed run certifies nothing.
+    pub fn apply(&self, catalog: Catalog, subject: Option<&str>) -> Result<Catalog, Failure> {
+        let narrowing = Narrowing::new(self.focus.as_deref(), self.skip.as_deref())
+            .map_err(|e| Failure::input(format!("--focus/--skip: {e}")))?;
+        let Some(narrowing) = narrowing else {
+            return Ok(catalog);
+        };
+        if let Some(subject) = subject {
+            return Err(Failure::input(format!(
+                "--subject {subject}: no report.yaml for a run narrowed by --focus/--skip (it certifies nothing)"
+            )));
+        }
+        Ok(catalog.narrowed(&narrowing))
+    }
 }
 
 /// `6h`, `90m`, `45s`, or a bare number of minutes.

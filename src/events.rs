@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use scs_conformance::evidence::sonobuoy::status::{RunState, Status};
+use scs_conformance::reports::escape::shell_quoted;
 use scs_conformance::run::RunEvent;
 use scs_conformance::scs::protocol::{Level, LogLine};
 
@@ -69,6 +70,9 @@ impl EventRenderer {
         if let Some(sink) = &mut self.sink {
             return sink(line);
         }
+        if crate::quiet() && matches!(level, Level::Info | Level::Warning) {
+            return;
+        }
         match (&self.bar, self.style) {
             (Some(bar), _) => bar.println(line),
             (None, Style::Scs) => crate::scs_lines::write_log_line(&line),
@@ -88,10 +92,10 @@ impl EventRenderer {
                 self.line(
                     Level::Info,
                     format!(
-                        "{testcase}: Sonobuoy run {pass}/{passes} in namespace {} (E2E_FOCUS={:?} E2E_SKIP={:?} E2E_PARALLEL={})",
+                        "{testcase}: Sonobuoy run {pass}/{passes} in namespace {} (E2E_FOCUS={} E2E_SKIP={} E2E_PARALLEL={})",
                         spec.namespace,
-                        clip(&spec.focus),
-                        clip(&spec.skip),
+                        shell_quoted(&clip(&spec.focus)),
+                        shell_quoted(&clip(&spec.skip)),
                         spec.parallel
                     ),
                 );
@@ -99,6 +103,7 @@ impl EventRenderer {
                 self.last_state = None;
                 if self.style == Style::Terminal
                     && self.sink.is_none()
+                    && !crate::quiet()
                     && std::io::stderr().is_terminal()
                 {
                     self.bar = Some(progress_bar(&testcase));
@@ -253,7 +258,9 @@ mod tests {
                     conformance_image: "registry.k8s.io/conformance:v1.33.3".into(),
                     kubernetes_version: "v1.33.3".into(),
                     aggregator_image: "sonobuoy/sonobuoy:v0.57.5".into(),
-                    e2e_repo: None,
+                    test_images: Default::default(),
+                    image_pull_secret: None,
+                    pod_security: Default::default(),
                     timeout_seconds: 60,
                 }),
             },
@@ -303,7 +310,7 @@ mod tests {
         let expected = format!(
             "cluster: Kubernetes v1.33.3, 0 nodes (0 control plane), CNI cilium 1.17.6 (from --cni)
 warning: planned with the 6 specs listed by test (Kubernetes v1.33.3)
-kaas-networking-check: Sonobuoy run 1/1 in namespace sonobuoy (E2E_FOCUS=\"NetworkPolicy\" E2E_SKIP=\"{skip}\" E2E_PARALLEL=true)
+kaas-networking-check: Sonobuoy run 1/1 in namespace sonobuoy (E2E_FOCUS='NetworkPolicy' E2E_SKIP='{skip}' E2E_PARALLEL=true)
 aggregator pod created (1234 ms)
 sonobuoy running: passed 0, failed 0, remaining 10
 sonobuoy post-processing: passed 10, failed 0, remaining 0

@@ -28,12 +28,9 @@ pub fn result(line: &str) {
 }
 
 /// Logging for scs-check: tracing events (e.g. from the Kubernetes client) as protocol lines.
-pub fn init_logging() {
+pub fn init_logging(filter: tracing_subscriber::EnvFilter) {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SCS_CONFORMANCE_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(filter)
         .with_ansi(false)
         .event_format(Prefixed)
         .with_writer(std::io::stderr)

@@ -335,12 +335,59 @@ fn ctrl_c_mid_run_is_abort_and_leaves_nothing() {
 }
 
 #[test]
-fn a_kept_run_is_read_by_the_real_sonobuoy_status_and_retrieve() {
+fn a_kept_run_under_baseline_pod_security_is_read_by_status_logs_and_retrieve() {
     let node = real_node::acquire(Netpol::Enforce);
     let ns = "real-keep";
-    let r = run(&node, ns, &["--keep"]);
+    // Baseline Pod Security (enforced by the real API server's admission) admits the aggregator,
+    // the worker and the e2e container.
+    let r = run(&node, ns, &["--keep", "--pod-security", "baseline"]);
     let why = explain(&node, ns, &r);
     assert_eq!(r.code, 0, "{why}");
+    let label = kubectl(
+        &node.kubeconfig,
+        &["get", "namespace", ns, "-o", "jsonpath={.metadata.labels}"],
+    );
+    assert!(
+        label.contains(r#""pod-security.kubernetes.io/enforce":"baseline""#),
+        "{label}"
+    );
+    // Our own view of the kept run: status, the real containers' logs, the tarball.
+    let ours_cli = |args: &[&str]| {
+        Command::new(bin())
+            .args(args)
+            .args(["-n", ns, "--kubeconfig"])
+            .arg(&node.kubeconfig)
+            .output()
+            .unwrap()
+    };
+    let o = ours_cli(&["status"]);
+    let status_text = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(o.status.success(), "{status_text}");
+    assert!(
+        status_text.starts_with(&format!("Sonobuoy run in namespace {ns}: complete")),
+        "{status_text}"
+    );
+    assert!(status_text.contains("result passed"), "{status_text}");
+    let o = ours_cli(&["logs", "--tail", "200"]);
+    let logs = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(o.status.success(), "{logs}");
+    for container in ["kube-sonobuoy", "e2e", "sonobuoy-worker"] {
+        assert!(
+            logs.contains(&format!(" container {container} <==")),
+            "{container}: {logs}"
+        );
+    }
+    // The aggregator's own log says it received the e2e results.
+    assert!(logs.contains("e2e"), "{logs}");
+    let fetched_dir = r.out.path().join("ours-retrieve");
+    let o = ours_cli(&["retrieve", "--out", fetched_dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let fetched = std::fs::read_dir(&fetched_dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
     let sonobuoy = real_node::kubectl_binary().with_file_name("sonobuoy");
     let status = Command::new(&sonobuoy)
         .args(["status", "--json", "-n", ns, "--kubeconfig"])
@@ -388,12 +435,43 @@ fn a_kept_run_is_read_by_the_real_sonobuoy_status_and_retrieve() {
         std::fs::read(ours.as_str().unwrap()).unwrap(),
         "sonobuoy retrieve returns the very tarball run retrieved"
     );
+    assert_eq!(
+        std::fs::read(&theirs).unwrap(),
+        std::fs::read(&fetched).unwrap(),
+        "our retrieve returns the very tarball sonobuoy retrieve gets"
+    );
     let o = Command::new(bin())
         .args(["cleanup", "--namespace", ns, "--kubeconfig"])
         .arg(&node.kubeconfig)
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_nothing_left(&node, ns);
+}
+
+#[test]
+fn quick_runs_one_spec_through_the_real_sonobuoy() {
+    let node = real_node::acquire(Netpol::Enforce);
+    let ns = "real-quick";
+    let out = tempfile::tempdir().unwrap();
+    let o = Command::new(bin())
+        .args(["quick", "-n", ns, "--timeout", "10m", "--kubeconfig"])
+        .arg(&node.kubeconfig)
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    let r = finish(o, out);
+    let why = explain(&node, ns, &r);
+    assert_eq!(r.code, 0, "{why}");
+    let v = r.verdict.as_ref().expect("verdict.json");
+    assert_eq!(testcase(v)["id"], "sonobuoy-quick", "{why}");
+    assert_eq!(
+        specs_with(v, "passed"),
+        set(&["[sig-node] Pods should be submitted and removed [NodeConformance] [Conformance]"]),
+        "{why}"
+    );
+    assert!(r.text.contains("not an SCS standard"), "{why}");
     assert_nothing_left(&node, ns);
 }
 

@@ -7,7 +7,7 @@ mod testenv;
 
 use std::process::Command;
 
-use scs_conformance::evidence::sonobuoy::manifest::{self, RunSpec};
+use scs_conformance::evidence::sonobuoy::manifest::{self, PodSecurity, RunSpec, TestImages};
 use serde_json::Value;
 
 fn sonobuoy_gen(args: &[&str]) -> Vec<Value> {
@@ -35,6 +35,7 @@ fn normalise(mut objects: Vec<Value>) -> Vec<Value> {
                 data.insert("config.json".into(), cfg);
             }
             if let Some(Value::String(plugin)) = data.get("plugin-0.yaml").cloned() {
+                // `sonobuoy gen` writes the plugin's YAML with block scalars; compare content.
                 data.insert(
                     "plugin-0.yaml".into(),
                     serde_saphyr::from_str(&plugin).unwrap(),
@@ -58,7 +59,9 @@ fn our_objects_match_sonobuoy_gen() {
         conformance_image: "registry.k8s.io/conformance:v1.33.3".into(),
         kubernetes_version: "v1.33.3".into(),
         aggregator_image: RunSpec::default_aggregator_image(None),
-        e2e_repo: None,
+        test_images: TestImages::Upstream,
+        image_pull_secret: None,
+        pod_security: PodSecurity::Privileged,
         timeout_seconds: 21600,
     };
     let theirs = sonobuoy_gen(&[
@@ -79,4 +82,64 @@ fn our_objects_match_sonobuoy_gen() {
     ]);
     let ours = manifest::objects(&spec);
     assert_eq!(normalise(ours), normalise(theirs));
+}
+
+#[test]
+fn air_gapped_and_pod_security_options_match_sonobuoy_gen() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo_list = "dockerLibraryRegistry: mirror.local/library\npromoterE2eRegistry: mirror.local/e2e-test-images\n";
+    let repo_file = dir.path().join("repo-list.yaml");
+    std::fs::write(&repo_file, repo_list).unwrap();
+    // sonobuoy gen has no flag for a pull secret: its config file has the key.
+    let bin = testenv::kubectl_binary().with_file_name("sonobuoy");
+    let o = Command::new(&bin).args(["gen", "config"]).output().unwrap();
+    assert!(o.status.success());
+    let mut config: Value = serde_json::from_slice(&o.stdout).unwrap();
+    config["ImagePullSecrets"] = Value::String("mirror-pull".into());
+    let config_file = dir.path().join("config.json");
+    std::fs::write(&config_file, config.to_string()).unwrap();
+
+    let spec = RunSpec {
+        namespace: "scs-parity-airgap".into(),
+        uuid: "generated".into(),
+        focus: r"\[Feature:NetworkPolicy\]".into(),
+        skip: String::new(),
+        parallel: false,
+        ginkgo_args: Vec::new(),
+        conformance_image: "mirror.local/conformance:v1.35.4".into(),
+        kubernetes_version: "v1.35.4".into(),
+        aggregator_image: RunSpec::default_aggregator_image(Some("mirror.local")),
+        test_images: TestImages::RepoList {
+            file_name: "repo-list.yaml".into(),
+            content: repo_list.into(),
+        },
+        image_pull_secret: Some("mirror-pull".into()),
+        pod_security: PodSecurity::Baseline,
+        timeout_seconds: 21600,
+    };
+    let theirs = sonobuoy_gen(&[
+        "--config",
+        config_file.to_str().unwrap(),
+        "--plugin",
+        "e2e",
+        "--namespace",
+        "scs-parity-airgap",
+        "--kubernetes-version",
+        "v1.35.4",
+        "--kube-conformance-image",
+        "mirror.local/conformance:v1.35.4",
+        "--sonobuoy-image",
+        "mirror.local/sonobuoy/sonobuoy:v0.57.5",
+        "--e2e-focus",
+        &spec.focus,
+        "--e2e-skip",
+        "",
+        "--plugin-env",
+        "e2e.E2E_PARALLEL=false",
+        "--e2e-repo-config",
+        repo_file.to_str().unwrap(),
+        "--namespace-psa-enforce-level",
+        "baseline",
+    ]);
+    assert_eq!(normalise(manifest::objects(&spec)), normalise(theirs));
 }

@@ -2,6 +2,7 @@
 
 pub mod fleet;
 pub mod listing;
+pub mod manage;
 pub mod plan;
 pub mod publish;
 pub mod release_data;

@@ -7,8 +7,10 @@ use scs_conformance::definitions::catalog::Check;
 use scs_conformance::definitions::inventory::Inventory;
 use scs_conformance::definitions::waiver;
 use scs_conformance::evidence::cni::Cni;
+use scs_conformance::reports::escape::shell_quoted;
+use scs_conformance::verdict::NOT_A_CERTIFICATION;
 
-use crate::args::Definitions;
+use crate::args::{Definitions, NarrowArgs};
 use crate::{Failure, context};
 
 #[derive(clap::Args)]
@@ -37,10 +39,12 @@ pub struct Args {
     /// Plan as `run --run-waived` would: launch waived tests too.
     #[arg(long)]
     run_waived: bool,
+    #[command(flatten)]
+    narrow: NarrowArgs,
 }
 
 pub fn run(defs: &Definitions, args: Args) -> Result<u8, Failure> {
-    let catalog = context::catalog(defs)?;
+    let catalog = args.narrow.apply(context::catalog(defs)?, None)?;
     let target = catalog
         .resolve(&args.standard, args.version.as_deref())
         .map_err(Failure::input)?;
@@ -76,11 +80,19 @@ pub fn run(defs: &Definitions, args: Args) -> Result<u8, Failure> {
                 }
             };
             crate::outln!(
-                "  standard: focus {:?} skip {:?} parallel {}",
-                e2e.selection.focus(),
-                e2e.selection.skip(),
+                "  standard: focus {} skip {} parallel {}",
+                shell_quoted(e2e.selection.focus()),
+                shell_quoted(e2e.selection.skip()),
                 e2e.parallel
             );
+            if let Some(n) = e2e.selection.narrowing() {
+                crate::outln!(
+                    "  narrowed by --focus {} --skip {}: {}",
+                    shell_quoted(n.focus()),
+                    shell_quoted(n.skip()),
+                    NOT_A_CERTIFICATION
+                );
+            }
             // Exactly what `run` would launch: waived tests skipped, [Serial] split.
             let launch_waivers: Vec<_> = if args.run_waived {
                 Vec::new()

@@ -4,15 +4,20 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
+use scs_conformance::definitions::builtin;
+use scs_conformance::definitions::catalog::Catalog;
 use scs_conformance::definitions::inventory::Inventory;
+use scs_conformance::evidence::sonobuoy::manifest::{PodSecurity, TestImages};
 use scs_conformance::evidence::sonobuoy::{self, cleanup};
 use scs_conformance::exit_codes::native as exit;
 use scs_conformance::reports::{self, ErrorRecord, OutDir};
-use scs_conformance::run::{self, Images, InventoryChoice, RunOptions, Settled};
+use scs_conformance::run::{self, Images, InventoryChoice, PullSecret, RunOptions, Settled};
 use scs_conformance::scs;
 use scs_conformance::verdict::certify::Certification;
 
-use crate::args::{ClusterArgs, Definitions, ReleaseDataSource, ScsReportArgs, parse_duration};
+use crate::args::{
+    ClusterArgs, Definitions, NarrowArgs, ReleaseDataSource, ScsReportArgs, parse_duration,
+};
 use crate::events::Style;
 use crate::live::{Live, interrupted};
 use crate::{Failure, context};
@@ -25,6 +30,8 @@ pub struct Args {
     /// Scope version (e.g. v1).
     #[arg(long, value_name = "V")]
     version: Option<String>,
+    #[command(flatten)]
+    narrow: NarrowArgs,
     #[command(flatten)]
     cluster: ClusterArgs,
     /// The cluster's CNI (NAME or NAME@VERSION); default: detected from its workloads.
@@ -50,18 +57,8 @@ pub struct Args {
     /// Also run waived tests, to see whether the waivers are still needed.
     #[arg(long)]
     run_waived: bool,
-    /// Registry mirror for the aggregator and conformance images (air-gapped clusters).
-    #[arg(long, value_name = "REGISTRY")]
-    image_registry: Option<String>,
-    /// Aggregator image (default sonobuoy/sonobuoy:v0.57.5).
-    #[arg(long, value_name = "IMAGE")]
-    sonobuoy_image: Option<String>,
-    /// Conformance image (default registry.k8s.io/conformance:<server version>).
-    #[arg(long, value_name = "IMAGE")]
-    conformance_image: Option<String>,
-    /// Registry for the images the e2e tests start (KUBE_TEST_REPO).
-    #[arg(long, value_name = "REGISTRY")]
-    e2e_repo: Option<String>,
+    #[command(flatten)]
+    images: ImageArgs,
     /// e2e inventory to plan with: FILE (an inventory or e2e JUnit), `cluster` (ask the
     /// cluster's conformance image) or `none` (select [Serial] specs by Ginkgo label). Default:
     /// the built-in one for the server's minor, else `cluster`.
@@ -85,36 +82,185 @@ pub fn run(defs: &Definitions, args: Args) -> Result<u8, Failure> {
     // its ABORT record, never an earlier run's verdict.
     let out = OutDir::lock(&args.out).map_err(Failure::input)?;
     out.begin("run").map_err(Failure::input)?;
-    match certify_and_write(defs, &args, &mut live, &out) {
-        Ok(cert) => {
-            let launched = cert.run.as_ref().is_some_and(|r| !r.passes.is_empty());
-            // Within what is left of --timeout (nothing after a timeout), and never past a signal.
-            let wait = Duration::from_secs(120).min(args.timeout.saturating_sub(started.elapsed()));
-            if launched && !args.keep && !wait.is_zero() {
-                // The run's namespace was deleted; wait (bounded) until it is gone, so that the
-                // next run can start at once. Outputs are already written.
-                settle(&live, &args.cluster, wait);
-            }
-            crate::out!("{}", reports::terminal::render(&cert));
-            if let Some(why) = cert.run.as_ref().and_then(|r| r.aborted.as_ref()) {
-                crate::outln!("Run aborted: {why}");
-            }
-            crate::outln!(
-                "Wrote {} ({:.1} s)",
-                args.out.display(),
-                started.elapsed().as_secs_f64()
-            );
-            Ok(exit::for_verdict(cert.verdict))
-        }
-        Err(failure) => {
-            if let Err(e) = out.write_error(&ErrorRecord::new("run", &failure.message)) {
-                eprintln!(
-                    "warning: cannot record the error in {}: {e}",
-                    args.out.display()
+    let result = certify_and_write(defs, &args, &mut live, &out);
+    let ending = Ending {
+        command: "run",
+        out_dir: &args.out,
+        cluster: &args.cluster,
+        keep: args.keep,
+        timeout: args.timeout,
+        started,
+    };
+    ending.conclude(result, &live, &out)
+}
+
+/// How a live command ends, whatever happened: outputs already written (or the error recorded),
+/// the namespace waited for, the summary printed, the exit code chosen.
+struct Ending<'a> {
+    command: &'static str,
+    out_dir: &'a Path,
+    cluster: &'a ClusterArgs,
+    keep: bool,
+    timeout: Duration,
+    started: Instant,
+}
+
+impl Ending<'_> {
+    fn conclude(
+        &self,
+        result: Result<Certification, Failure>,
+        live: &Live,
+        out: &OutDir,
+    ) -> Result<u8, Failure> {
+        match result {
+            Ok(cert) => {
+                let launched = cert.run.as_ref().is_some_and(|r| !r.passes.is_empty());
+                // Within what is left of --timeout (nothing after a timeout), never past a signal.
+                let wait = Duration::from_secs(120)
+                    .min(self.timeout.saturating_sub(self.started.elapsed()));
+                if launched && !self.keep && !wait.is_zero() {
+                    // The run's namespace was deleted; wait (bounded) until it is gone, so that
+                    // the next run can start at once. Outputs are already written.
+                    settle(live, self.cluster, wait);
+                }
+                crate::out!("{}", reports::terminal::render(&cert));
+                if let Some(why) = cert.run.as_ref().and_then(|r| r.aborted.as_ref()) {
+                    crate::outln!("Run aborted: {why}");
+                }
+                crate::outln!(
+                    "Wrote {} ({:.1} s)",
+                    self.out_dir.display(),
+                    self.started.elapsed().as_secs_f64()
                 );
+                Ok(exit::for_verdict(cert.verdict))
             }
-            Err(failure)
+            Err(failure) => {
+                if let Err(e) = out.write_error(&ErrorRecord::new(self.command, &failure.message)) {
+                    eprintln!(
+                        "warning: cannot record the error in {}: {e}",
+                        self.out_dir.display()
+                    );
+                }
+                Err(failure)
+            }
         }
+    }
+}
+
+#[derive(clap::Args)]
+pub struct QuickArgs {
+    #[command(flatten)]
+    cluster: ClusterArgs,
+    /// Output directory: verdict.json, junit.xml, summary.md, results.
+    #[arg(long, value_name = "DIR", default_value = "scs-results-quick")]
+    out: PathBuf,
+    /// Limit for the whole run (e.g. 30m, 1h).
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_duration)]
+    timeout: Duration,
+    /// Leave the Sonobuoy run's objects in the cluster (for `status`, `logs`, `retrieve`).
+    #[arg(long)]
+    keep: bool,
+    /// Remove an existing run in the namespace before starting.
+    #[arg(long)]
+    force: bool,
+    #[command(flatten)]
+    images: ImageArgs,
+}
+
+/// `quick`: one spec through the real aggregator, worker and conformance image, as Sonobuoy's
+/// `--mode quick`. Its verdict says whether the cluster can run Sonobuoy at all; it is no
+/// certification (no report.yaml, not an SCS standard).
+pub fn quick(args: QuickArgs) -> Result<u8, Failure> {
+    let started = Instant::now();
+    let mut live = Live::start()?;
+    let out = OutDir::lock(&args.out).map_err(Failure::input)?;
+    out.begin("quick").map_err(Failure::input)?;
+    let result = (|| {
+        let catalog = Catalog::load(&builtin::smoke_test()).map_err(Failure::input)?;
+        let target = catalog
+            .resolve("sonobuoy-smoke-test", None)
+            .map_err(Failure::input)?;
+        let opts = RunOptions {
+            timeout: args.timeout,
+            stall_timeout: args.timeout,
+            keep: args.keep,
+            force: args.force,
+            images: args.images.images()?,
+            ..RunOptions::new(
+                args.cluster.namespace.clone(),
+                args.out.clone(),
+                context::today(None),
+                ReleaseDataSource::default()
+                    .load()
+                    .map_err(Failure::input)?,
+                String::new(),
+            )
+        };
+        let cert = live
+            .certify(
+                &args.cluster.kube,
+                &catalog,
+                &target,
+                &[],
+                opts,
+                Style::Terminal,
+            )
+            .map_err(Failure::input)?;
+        out.write(&cert, Vec::new())
+            .map_err(|e| Failure::input(format!("cannot write outputs: {e}")))?;
+        Ok(cert)
+    })();
+    let ending = Ending {
+        command: "quick",
+        out_dir: &args.out,
+        cluster: &args.cluster,
+        keep: args.keep,
+        timeout: args.timeout,
+        started,
+    };
+    ending.conclude(result, &live, &out)
+}
+
+/// Where the run's images come from: mirrors, pull secrets, Pod Security (`run`, `quick`).
+#[derive(clap::Args)]
+pub struct ImageArgs {
+    /// Registry mirror for the aggregator and conformance images (air-gapped clusters).
+    #[arg(long, value_name = "REGISTRY")]
+    image_registry: Option<String>,
+    /// Aggregator image (default sonobuoy/sonobuoy:v0.57.5).
+    #[arg(long, value_name = "IMAGE")]
+    sonobuoy_image: Option<String>,
+    /// Conformance image (default registry.k8s.io/conformance:<server version>).
+    #[arg(long, value_name = "IMAGE")]
+    conformance_image: Option<String>,
+    /// Registry for every image the e2e tests start (KUBE_TEST_REPO).
+    #[arg(long, value_name = "REGISTRY", conflicts_with = "e2e_repo_config")]
+    e2e_repo: Option<String>,
+    /// A KUBE_TEST_REPO_LIST file: a YAML mapping from the e2e framework's registry keys
+    /// (promoterE2eRegistry, dockerLibraryRegistry, ...) to mirrors; as sonobuoy's
+    /// --e2e-repo-config. `images --mirror` writes one.
+    #[arg(long, value_name = "FILE")]
+    e2e_repo_config: Option<PathBuf>,
+    /// Image pull secret for the aggregator, worker and conformance images: NAMESPACE/NAME is
+    /// copied into the run's namespace; a bare NAME must appear there by other means.
+    #[arg(long, value_name = "[NAMESPACE/]NAME", value_parser = parse_pull_secret)]
+    image_pull_secret: Option<PullSecret>,
+    /// Pod Security level enforced on the run's namespace. `restricted` is not offered: the
+    /// Sonobuoy worker sidecar sets no security context that level would admit.
+    #[arg(long, value_name = "LEVEL", default_value = "privileged")]
+    pod_security: PodSecurityArg,
+}
+
+impl ImageArgs {
+    fn images(&self) -> Result<Images, Failure> {
+        Ok(Images {
+            registry: self.image_registry.clone(),
+            aggregator: self.sonobuoy_image.clone(),
+            conformance: self.conformance_image.clone(),
+            test_images: test_images(self)?,
+            pull_secret: self.image_pull_secret.clone(),
+            pod_security: self.pod_security.into(),
+        })
     }
 }
 
@@ -125,7 +271,9 @@ fn certify_and_write(
     live: &mut Live,
     out: &OutDir,
 ) -> Result<Certification, Failure> {
-    let catalog = context::catalog(defs)?;
+    let catalog = args
+        .narrow
+        .apply(context::catalog(defs)?, args.report.subject.as_deref())?;
     let target = catalog
         .resolve(&args.standard, args.version.as_deref())
         .map_err(Failure::input)?;
@@ -145,12 +293,7 @@ fn certify_and_write(
         keep: args.keep,
         force: args.force,
         run_waived: args.run_waived,
-        images: Images {
-            registry: args.image_registry.clone(),
-            aggregator: args.sonobuoy_image.clone(),
-            conformance: args.conformance_image.clone(),
-            e2e_repo: args.e2e_repo.clone(),
-        },
+        images: args.images.images()?,
         inventory,
         ..RunOptions::new(
             args.cluster.namespace.clone(),
@@ -180,6 +323,75 @@ fn certify_and_write(
     out.write(&cert, extra)
         .map_err(|e| Failure::input(format!("cannot write outputs: {e}")))?;
     Ok(cert)
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum PodSecurityArg {
+    Privileged,
+    Baseline,
+}
+
+impl From<PodSecurityArg> for PodSecurity {
+    fn from(level: PodSecurityArg) -> Self {
+        match level {
+            PodSecurityArg::Privileged => PodSecurity::Privileged,
+            PodSecurityArg::Baseline => PodSecurity::Baseline,
+        }
+    }
+}
+
+fn parse_pull_secret(text: &str) -> Result<PullSecret, String> {
+    let (from_namespace, name) = match text.split_once('/') {
+        Some((ns, name)) => (Some(ns.to_string()), name),
+        None => (None, text),
+    };
+    let valid = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 253
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+    };
+    if !valid(name) || from_namespace.as_deref().is_some_and(|ns| !valid(ns)) {
+        return Err(format!(
+            "{text:?} is not [NAMESPACE/]NAME of a secret (lower-case names)"
+        ));
+    }
+    Ok(PullSecret {
+        from_namespace,
+        name: name.to_string(),
+    })
+}
+
+/// The test images' registries from --e2e-repo or --e2e-repo-config (checked: a YAML mapping of
+/// registry keys to strings, as the e2e framework reads it).
+fn test_images(args: &ImageArgs) -> Result<TestImages, Failure> {
+    if let Some(repo) = &args.e2e_repo {
+        return Ok(TestImages::Repo(repo.clone()));
+    }
+    let Some(path) = &args.e2e_repo_config else {
+        return Ok(TestImages::Upstream);
+    };
+    let content = std::fs::read_to_string(path)
+        .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
+    serde_saphyr::from_str::<std::collections::BTreeMap<String, String>>(&content).map_err(
+        |e| {
+            Failure::input(format!(
+                "{}: not a KUBE_TEST_REPO_LIST file (a mapping of registry keys to registries): {e}",
+                path.display()
+            ))
+        },
+    )?;
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        // A ConfigMap key (Sonobuoy mounts the file under its own name).
+        .filter(|n| {
+            !n.starts_with('.')
+                && n.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        })
+        .unwrap_or_else(|| "repo-list.yaml".into());
+    Ok(TestImages::RepoList { file_name, content })
 }
 
 /// Waits for the run's namespace to go and sweeps late e2e namespaces, saying what is left.

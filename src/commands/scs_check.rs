@@ -14,6 +14,7 @@ use scs_conformance::evidence::cluster;
 use scs_conformance::evidence::sonobuoy::{self, launch};
 use scs_conformance::exit_codes::{self, scs_check::Script};
 use scs_conformance::reports::OutDir;
+use scs_conformance::reports::escape::shell_quoted;
 use scs_conformance::run::{self, Images, RunOptions};
 use scs_conformance::scs;
 use scs_conformance::scs::protocol::{Level, SonobuoyArgs, VERSION_POLICY_TESTCASE};
@@ -255,7 +256,7 @@ fn check(defs: &Definitions, args: &Args, id: &str) -> Result<u8, String> {
             registry: None,
             aggregator: sonobuoy_args.sonobuoy_image.clone(),
             conformance: sonobuoy_args.conformance_image.clone(),
-            e2e_repo: None,
+            ..Images::default()
         },
         ..RunOptions::new(
             args.namespace.clone(),
@@ -342,12 +343,12 @@ async fn dry_run(
         log(
             Level::Info,
             format!(
-                "dry run: would run {} pass {}/{n} in namespace {}: E2E_FOCUS={:?} E2E_SKIP={:?} E2E_PARALLEL={}",
+                "dry run: would run {} pass {}/{n} in namespace {}: E2E_FOCUS={} E2E_SKIP={} E2E_PARALLEL={}",
                 tc.id,
                 i + 1,
                 args.namespace,
-                clip(&p.focus),
-                clip(&p.skip),
+                shell_quoted(&clip(&p.focus)),
+                shell_quoted(&clip(&p.skip)),
                 p.parallel
             ),
         );

@@ -1,6 +1,5 @@
 //! `scs-conformance verdict`: evaluate existing results offline.
 
-use std::io::Write as _;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
@@ -13,7 +12,7 @@ use scs_conformance::scs::report::EvidenceTime;
 use scs_conformance::verdict::certify::{self, GivenFacts};
 use scs_conformance::version;
 
-use crate::args::Definitions;
+use crate::args::{Definitions, NarrowArgs};
 use crate::{Failure, context};
 
 /// Marks a `results/` folder as an extraction of ours, which a later run may replace; anything
@@ -52,6 +51,8 @@ pub struct Args {
     #[arg(long)]
     allow_old_evidence: bool,
     #[command(flatten)]
+    narrow: NarrowArgs,
+    #[command(flatten)]
     report: crate::args::ScsReportArgs,
 }
 
@@ -63,9 +64,8 @@ pub fn run(defs: &Definitions, args: Args) -> Result<u8, Failure> {
     let failure = match panic::catch_unwind(AssertUnwindSafe(|| evaluate(defs, &args, &out))) {
         Ok(Ok((code, summary))) => {
             // After the catch: a closed stdout must not turn a written verdict into an ABORT.
-            let mut stdout = std::io::stdout().lock();
-            let _ = write!(stdout, "{summary}");
-            let _ = writeln!(stdout, "Wrote {}", args.out.display());
+            crate::out!("{summary}");
+            crate::outln!("Wrote {}", args.out.display());
             return Ok(code);
         }
         Ok(Err(f)) => f,
@@ -85,7 +85,9 @@ pub fn run(defs: &Definitions, args: Args) -> Result<u8, Failure> {
 
 /// Evaluates and writes the outputs; returns the exit code and the terminal summary.
 fn evaluate(defs: &Definitions, args: &Args, out: &OutDir) -> Result<(u8, String), Failure> {
-    let catalog = context::catalog(defs)?;
+    let catalog = args
+        .narrow
+        .apply(context::catalog(defs)?, args.report.subject.as_deref())?;
     let target = catalog
         .resolve(&args.standard, args.version.as_deref())
         .map_err(Failure::input)?;

@@ -19,6 +19,15 @@ const STANDARDS: &[(&str, &str)] = files!(
 
 const WAIVERS: &[(&str, &str)] = files!("waivers/any.yaml", "waivers/cilium.yaml");
 
+/// The definition behind `quick`: one spec that proves a cluster can run Sonobuoy at all. Kept
+/// apart from the standards so that it never appears in a scope or a listing.
+pub fn smoke_test() -> Vec<SourceFile> {
+    vec![SourceFile {
+        name: "(built in) smoke-test.yaml".into(),
+        text: include_str!("smoke-test.yaml").into(),
+    }]
+}
+
 /// Inventories by Kubernetes minor (`v1.33`), gzipped text.
 pub const INVENTORIES: &[(&str, &[u8])] = &[
     (
@@ -95,5 +104,27 @@ mod tests {
     fn every_shipped_file_is_built_in() {
         listed("standards", STANDARDS);
         listed("waivers", WAIVERS);
+    }
+
+    #[test]
+    fn the_smoke_test_selects_one_spec_in_every_built_in_inventory() {
+        use crate::definitions::catalog::{Catalog, Check};
+        use crate::definitions::inventory::Inventory;
+        let catalog = Catalog::load(&smoke_test()).unwrap();
+        let Check::E2e(e2e) = &catalog.modules[0].testcases[0].check else {
+            panic!("an e2e test case")
+        };
+        for (minor, _) in INVENTORIES {
+            let inventory = Inventory::builtin(minor).unwrap();
+            let selected: Vec<&String> = inventory
+                .specs
+                .iter()
+                .filter(|s| {
+                    e2e.selection
+                        .selects(crate::definitions::testname::spec_text(s))
+                })
+                .collect();
+            assert_eq!(selected.len(), 1, "{minor}: {selected:?}");
+        }
     }
 }

@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use crate::definitions::selection::Selection;
+use crate::definitions::selection::{Narrowing, Selection};
 
 /// A position in a definition file, for error messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -242,6 +242,22 @@ pub enum ResolveError {
 }
 
 impl Catalog {
+    /// The same definitions with every e2e selection narrowed by the command line's
+    /// `--focus`/`--skip` (for debugging; the verdicts then certify nothing).
+    pub fn narrowed(&self, narrowing: &Narrowing) -> Catalog {
+        let mut narrowed = self.clone();
+        for tc in narrowed
+            .modules
+            .iter_mut()
+            .flat_map(|m| m.testcases.iter_mut())
+        {
+            if let Check::E2e(e2e) = &mut tc.check {
+                e2e.selection = e2e.selection.narrowed(narrowing.clone());
+            }
+        }
+        narrowed
+    }
+
     /// Loads and validates definition files.
     pub fn load(files: &[SourceFile]) -> Result<Catalog, LoadError> {
         let mut problems = Vec::new();

@@ -14,6 +14,39 @@ const SUITE_DESCRIPTION: &str = "Kubernetes e2e suite";
 pub struct Selection {
     focus: Regex,
     skip: Option<Regex>,
+    narrowing: Option<Narrowing>,
+}
+
+/// A narrowing from the command line (`--focus`/`--skip` on top of a standard): a spec must also
+/// match `focus` and must not match `skip`. A narrowed selection certifies nothing.
+#[derive(Debug, Clone)]
+pub struct Narrowing {
+    focus: Option<Regex>,
+    skip: Option<Regex>,
+}
+
+impl Narrowing {
+    /// Compiles a narrowing; `None` when neither is given.
+    pub fn new(focus: Option<&str>, skip: Option<&str>) -> Result<Option<Self>, regex::Error> {
+        let compile = |p: Option<&str>| p.filter(|p| !p.is_empty()).map(Regex::new).transpose();
+        let (focus, skip) = (compile(focus)?, compile(skip)?);
+        Ok((focus.is_some() || skip.is_some()).then_some(Narrowing { focus, skip }))
+    }
+
+    /// The extra focus as written (empty: none).
+    pub fn focus(&self) -> &str {
+        self.focus.as_ref().map_or("", Regex::as_str)
+    }
+
+    /// The extra skip as written (empty: none).
+    pub fn skip(&self) -> &str {
+        self.skip.as_ref().map_or("", Regex::as_str)
+    }
+
+    fn admits(&self, haystack: &str) -> bool {
+        self.focus.as_ref().is_none_or(|f| f.is_match(haystack))
+            && !self.skip.as_ref().is_some_and(|s| s.is_match(haystack))
+    }
 }
 
 impl Selection {
@@ -26,7 +59,24 @@ impl Selection {
         } else {
             Some(Regex::new(skip)?)
         };
-        Ok(Self { focus, skip })
+        Ok(Self {
+            focus,
+            skip,
+            narrowing: None,
+        })
+    }
+
+    /// This selection, narrowed further.
+    pub fn narrowed(&self, narrowing: Narrowing) -> Self {
+        Self {
+            narrowing: Some(narrowing),
+            ..self.clone()
+        }
+    }
+
+    /// The command line's narrowing, if any.
+    pub fn narrowing(&self) -> Option<&Narrowing> {
+        self.narrowing.as_ref()
     }
 
     /// The focus regex as written.
@@ -52,6 +102,7 @@ impl Selection {
             haystack.push_str(spec_text);
             self.focus.is_match(haystack)
                 && !self.skip.as_ref().is_some_and(|s| s.is_match(haystack))
+                && self.narrowing.as_ref().is_none_or(|n| n.admits(haystack))
         })
     }
 }
@@ -72,6 +123,26 @@ mod tests {
         .unwrap();
         assert!(s.selects(TCP));
         assert!(!s.selects(SCTP));
+    }
+
+    #[test]
+    fn a_narrowing_selects_only_within_the_standard() {
+        let standard = Selection::new(
+            r"\[Feature:NetworkPolicy\]",
+            r"\[Feature:SCTPConnectivity\]",
+        )
+        .unwrap();
+        let narrowing = Narrowing::new(Some("allow-all|SCTP"), None)
+            .unwrap()
+            .unwrap();
+        let narrowed = standard.narrowed(narrowing);
+        assert!(narrowed.selects(TCP));
+        // Its focus cannot widen the standard: the SCTP spec stays skipped.
+        assert!(!narrowed.selects(SCTP));
+        let skip_tcp = Narrowing::new(None, Some("allow-all")).unwrap().unwrap();
+        assert!(!standard.narrowed(skip_tcp).selects(TCP));
+        assert!(Narrowing::new(Some(""), None).unwrap().is_none());
+        assert!(Narrowing::new(Some("(unclosed"), None).is_err());
     }
 
     #[test]

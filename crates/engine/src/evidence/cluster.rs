@@ -88,6 +88,8 @@ pub enum ConnectError {
     },
     #[error(transparent)]
     Context(kube::config::KubeconfigError),
+    #[error("KUBECONFIG names no existing file ({0})")]
+    NoEnvFile(String),
     #[error("no usable kubeconfig: {0}")]
     Infer(#[source] kube::config::InferConfigError),
     #[error("cannot build a Kubernetes client: {0}")]
@@ -118,10 +120,19 @@ pub async fn connect(
                     source,
                 })?
         }
-        None if context.is_some() => kube::Config::from_kubeconfig(&options)
-            .await
-            .map_err(ConnectError::Context)?,
-        None => kube::Config::infer().await.map_err(ConnectError::Infer)?,
+        None => match std::env::var_os("KUBECONFIG")
+            .map(|list| merge_kubeconfigs(&std::env::split_paths(&list).collect::<Vec<_>>()))
+            .transpose()?
+            .flatten()
+        {
+            Some(merged) => kube::Config::from_custom_kubeconfig(merged, &options)
+                .await
+                .map_err(ConnectError::Context)?,
+            None if context.is_some() => kube::Config::from_kubeconfig(&options)
+                .await
+                .map_err(ConnectError::Context)?,
+            None => kube::Config::infer().await.map_err(ConnectError::Infer)?,
+        },
     };
     config.connect_timeout = Some(CONNECT_TIMEOUT);
     config.read_timeout = Some(READ_TIMEOUT);
@@ -131,6 +142,41 @@ pub async fn connect(
     let server = config.cluster_url.to_string();
     let client = Client::try_from(config).map_err(ConnectError::Client)?;
     Ok((client, server.trim_end_matches('/').to_string()))
+}
+
+/// The files of a `KUBECONFIG` list merged as kubectl merges them (the first to set a value
+/// wins): empty entries and files that do not exist are skipped, an unreadable or malformed file
+/// is an error naming it. `None` for a list without entries.
+pub fn merge_kubeconfigs(paths: &[PathBuf]) -> Result<Option<Kubeconfig>, ConnectError> {
+    let listed: Vec<&PathBuf> = paths.iter().filter(|p| !p.as_os_str().is_empty()).collect();
+    if listed.is_empty() {
+        return Ok(None);
+    }
+    let mut merged: Option<Kubeconfig> = None;
+    for path in &listed {
+        if !path.exists() {
+            continue;
+        }
+        let read_error = |source| ConnectError::Read {
+            path: path.to_path_buf(),
+            source,
+        };
+        let next = Kubeconfig::read_from(path).map_err(read_error)?;
+        merged = Some(match merged {
+            None => next,
+            Some(m) => m.merge(next).map_err(read_error)?,
+        });
+    }
+    match merged {
+        Some(m) => Ok(Some(m)),
+        None => Err(ConnectError::NoEnvFile(
+            listed
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        )),
+    }
 }
 
 /// Why the cluster could not be read.
@@ -242,5 +288,59 @@ fn workload(o: &impl ResourceExt, spec: Option<&PodSpec>) -> Workload {
         namespace: o.namespace().unwrap_or_default(),
         name: o.name_any(),
         images,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kubeconfig(name: &str, server: &str) -> String {
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: {name}\nclusters:\n- name: {name}\n  cluster:\n    server: {server}\ncontexts:\n- name: {name}\n  context:\n    cluster: {name}\n    user: {name}\nusers:\n- name: {name}\n  user:\n    token: t\n"
+        )
+    }
+
+    #[test]
+    fn a_kubeconfig_list_is_merged_as_kubectl_merges_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.yaml");
+        let b = dir.path().join("b.yaml");
+        std::fs::write(&a, kubeconfig("first", "https://one.example:6443")).unwrap();
+        std::fs::write(&b, kubeconfig("second", "https://two.example:6443")).unwrap();
+        let missing = dir.path().join("gone.yaml");
+        let merged = merge_kubeconfigs(&[missing, PathBuf::new(), a, b])
+            .unwrap()
+            .unwrap();
+        // The first file to set the current context wins; both clusters are there.
+        assert_eq!(merged.current_context.as_deref(), Some("first"));
+        let names: Vec<&str> = merged.clusters.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["first", "second"]);
+    }
+
+    #[test]
+    fn a_malformed_file_in_the_list_is_named_and_an_empty_list_is_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("bad.yaml");
+        std::fs::write(&bad, "clusters: [oops").unwrap();
+        let err = merge_kubeconfigs(std::slice::from_ref(&bad)).unwrap_err();
+        assert!(
+            err.to_string().starts_with(&bad.display().to_string()),
+            "{err}"
+        );
+        assert!(merge_kubeconfigs(&[PathBuf::new()]).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_list_of_only_missing_files_names_them() {
+        let err = merge_kubeconfigs(&[
+            PathBuf::from("/nonexistent/a"),
+            PathBuf::from("/nonexistent/b"),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "KUBECONFIG names no existing file (/nonexistent/a, /nonexistent/b)"
+        );
     }
 }

@@ -52,6 +52,12 @@ pub fn terminal(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// For a terminal line that a user may paste into a shell: single-quoted (a regex's backslashes
+/// stay single, unlike Rust's `{:?}`), control characters shown as in [`terminal`].
+pub fn shell_quoted(text: &str) -> String {
+    format!("'{}'", terminal(text).replace('\'', r"'\''"))
+}
+
 /// For running Markdown text that never starts a line (a table cell, text after a list bullet):
 /// one line, controls shown as in [`terminal`], and the ASCII punctuation that can open inline
 /// structure backslash-escaped (CommonMark allows escaping any ASCII punctuation): emphasis,

@@ -66,6 +66,15 @@ pub fn render(cert: &Certification) -> String {
             .unwrap_or_default(),
         cert.reference_date
     );
+    if let Some(n) = &cert.target.narrowed {
+        let _ = writeln!(
+            md,
+            "> **{}** (focus {}, skip {}).\n",
+            markdown_text(&n.note),
+            markdown_code(&n.focus),
+            markdown_code(&n.skip)
+        );
+    }
     if let Some(w) = &cni.warning {
         let _ = writeln!(md, "> ⚠️ **Warning:** {}\n", markdown_text(w));
     }

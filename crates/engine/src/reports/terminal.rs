@@ -2,17 +2,20 @@
 
 use std::fmt::Write;
 
+use anstyle::{AnsiColor, Style};
+
 use crate::definitions::waiver::WaiverStatus;
 use crate::reports::clip;
-use crate::reports::escape::terminal as esc;
-use crate::verdict::Outcome;
+use crate::reports::escape::{shell_quoted, terminal as esc};
 use crate::verdict::certify::Certification;
+use crate::verdict::{Outcome, Verdict};
 
 /// At most this many failed tests are printed per test case.
 const MAX_FAILED: usize = 10;
 
-/// Renders the summary as plain text. Text from evidence and definitions is escaped, so control
-/// sequences in a spec name are shown (`\u{1b}`), not executed.
+/// Renders the summary, verdicts in colour (ANSI styles; the front end's output stream strips
+/// them when colour is off). Text from evidence and definitions is escaped, so control sequences
+/// in a spec name are shown (`\u{1b}`), not executed.
 pub fn render(cert: &Certification) -> String {
     let mut s = String::new();
     let k8s = cert
@@ -29,24 +32,38 @@ pub fn render(cert: &Certification) -> String {
     if let Some(w) = &cert.cluster.cni.warning {
         let _ = writeln!(s, "WARNING: {}", esc(w));
     }
+    if let Some(n) = &cert.target.narrowed {
+        let _ = writeln!(
+            s,
+            "NOTE: {} (focus {} skip {})",
+            n.note,
+            shell_quoted(&n.focus),
+            shell_quoted(&n.skip)
+        );
+    }
     for m in &cert.modules {
         let _ = writeln!(
             s,
-            "{:<8} {} ({})",
-            m.verdict.as_str(),
+            "{} {} ({})",
+            painted(m.verdict, 8),
             esc(&m.id),
             esc(&m.name)
         );
         for t in &m.testcases {
             let _ = writeln!(
                 s,
-                "  {:<8} {}: {}",
-                t.verdict.as_str(),
+                "  {} {}: {}",
+                painted(t.verdict, 8),
                 esc(&t.id),
                 esc(&t.reason)
             );
             if let crate::verdict::CheckInfo::E2e { focus, skip, .. } = &t.check {
-                let _ = writeln!(s, "           focus {focus:?} skip {skip:?}");
+                let _ = writeln!(
+                    s,
+                    "           focus {} skip {}",
+                    shell_quoted(focus),
+                    shell_quoted(skip)
+                );
             }
             for w in &t.warnings {
                 let _ = writeln!(s, "           WARNING: {}", esc(w));
@@ -64,7 +81,9 @@ pub fn render(cert: &Certification) -> String {
                     .unwrap_or_default();
                 let _ = writeln!(
                     s,
-                    "           FAILED {}\n             {}",
+                    "           {}FAILED{:#} {}\n             {}",
+                    style(Verdict::Fail),
+                    style(Verdict::Fail),
                     esc(&x.name),
                     esc(&why)
                 );
@@ -115,8 +134,23 @@ pub fn render(cert: &Certification) -> String {
     let _ = writeln!(
         s,
         "Verdict: {} ({})",
-        cert.verdict.as_str(),
+        painted(cert.verdict, 0),
         esc(&cert.target.id)
     );
     s
+}
+
+fn style(verdict: Verdict) -> Style {
+    let colour = match verdict {
+        Verdict::Pass => AnsiColor::Green,
+        Verdict::Fail => AnsiColor::Red,
+        Verdict::Abort | Verdict::Missing => AnsiColor::Yellow,
+    };
+    Style::new().bold().fg_color(Some(colour.into()))
+}
+
+/// The verdict word in its colour, padded to `width`.
+fn painted(verdict: Verdict, width: usize) -> String {
+    let style = style(verdict);
+    format!("{style}{:<width$}{style:#}", verdict.as_str())
 }

@@ -33,7 +33,7 @@ use crate::evidence::e2e_junit::E2eReport;
 use crate::evidence::native::{self, ReleaseData};
 use crate::evidence::results::{self, Limits};
 use crate::evidence::sonobuoy::follow::{self, FollowEnd, FollowOptions};
-use crate::evidence::sonobuoy::manifest::{self, RunSpec};
+use crate::evidence::sonobuoy::manifest::{self, PodSecurity, RunSpec, TestImages};
 use crate::evidence::sonobuoy::status::{RunState, Status};
 use crate::evidence::sonobuoy::{cleanup, launch, retrieve};
 use crate::evidence::spec_listing::SpecLister;
@@ -60,8 +60,22 @@ pub struct Images {
     pub registry: Option<String>,
     pub aggregator: Option<String>,
     pub conformance: Option<String>,
-    /// `KUBE_TEST_REPO`: registry for the images the e2e tests start.
-    pub e2e_repo: Option<String>,
+    /// Registries of the images the e2e tests start (`KUBE_TEST_REPO` or `KUBE_TEST_REPO_LIST`).
+    pub test_images: TestImages,
+    /// A pull secret for the aggregator, worker and conformance images.
+    pub pull_secret: Option<PullSecret>,
+    /// Pod Security level of the run's namespace.
+    pub pod_security: PodSecurity,
+}
+
+/// An image pull secret for a run. The run's namespace is created by the run, so a secret from
+/// another namespace is copied into it (and goes with it at cleanup).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullSecret {
+    /// The namespace to copy the secret from; `None`: it is created in the run's namespace by
+    /// someone else (e.g. an admission controller).
+    pub from_namespace: Option<String>,
+    pub name: String,
 }
 
 /// How to run.
@@ -532,7 +546,9 @@ async fn run_passes(
             aggregator_image: opts.images.aggregator.clone().unwrap_or_else(|| {
                 RunSpec::default_aggregator_image(opts.images.registry.as_deref())
             }),
-            e2e_repo: opts.images.e2e_repo.clone(),
+            test_images: opts.images.test_images.clone(),
+            image_pull_secret: opts.images.pull_secret.as_ref().map(|s| s.name.clone()),
+            pod_security: opts.images.pod_security,
             timeout_seconds: opts.timeout.as_secs(),
         };
         on_event(RunEvent::PassStarted {
@@ -630,7 +646,19 @@ async fn one_pass(
 ) -> Result<(E2eReport, Box<results::Results>), RunError> {
     wait_namespace_gone(client, &spec.namespace, NAMESPACE_GONE_LIMIT).await?;
     let t0 = Instant::now();
-    launch::create(client, &manifest::objects(spec)).await?;
+    let mut objects = manifest::objects(spec);
+    if let Some(PullSecret {
+        from_namespace: Some(from),
+        name,
+    }) = &opts.images.pull_secret
+    {
+        // Right after the namespace: the pods that need it come later.
+        objects.insert(
+            1,
+            launch::secret_copy(client, from, name, &spec.namespace).await?,
+        );
+    }
+    launch::create(client, &objects).await?;
     if record.seconds_to_aggregator_created.is_none() {
         record.seconds_to_aggregator_created = Some(command_started.elapsed().as_secs_f64());
     }

@@ -34,17 +34,44 @@ pub struct Pass {
 ///   inventory, by Ginkgo's label filter `Serial` (Kubernetes' `framework.WithSerial` adds the
 ///   label with the `[Serial]` text). A spec that neither pass ran shows up as not run in the
 ///   verdict (ABORT), never silently.
+///
+/// A selection narrowed by `--focus`/`--skip` cannot be one Ginkgo focus (Ginkgo ORs focuses,
+/// it cannot AND them): with an inventory its specs are launched by their exact names; without,
+/// the command line's focus (else the standard's) runs with every skip, and the evaluation keeps
+/// only what the narrowed selection selects.
 pub fn plan_passes(
     e2e: &E2eCheck,
     active_waivers: &[&Waiver],
     inventory: Option<&Inventory>,
 ) -> Passes {
-    let focus = e2e.selection.focus().to_string();
+    let mut focus = e2e.selection.focus().to_string();
     let mut skips: Vec<String> = Vec::new();
     if !e2e.selection.skip().is_empty() {
         skips.push(e2e.selection.skip().to_string());
     }
     skips.extend(active_waivers.iter().map(|w| w.test.as_str().to_string()));
+    let mut inventory = inventory;
+    if let Some(narrowing) = e2e.selection.narrowing() {
+        if let Some(inv) = inventory {
+            let chosen: Vec<&String> = inv
+                .specs
+                .iter()
+                .filter(|s| {
+                    e2e.selection.selects(s) && !active_waivers.iter().any(|w| w.matches(s))
+                })
+                .collect();
+            if !chosen.is_empty() {
+                return exact_passes(&chosen, e2e.parallel);
+            }
+        }
+        if !narrowing.focus().is_empty() {
+            focus = narrowing.focus().to_string();
+        }
+        if !narrowing.skip().is_empty() {
+            skips.push(narrowing.skip().to_string());
+        }
+        inventory = None;
+    }
     let skip = alternation(&skips);
     let single = |parallel| Pass {
         focus: focus.clone(),
@@ -104,6 +131,40 @@ pub fn plan_passes(
         note: Some(format!(
             "{} selected [Serial] specs run in a second, serial pass",
             serial.len()
+        )),
+    }
+}
+
+/// The exact specs of a narrowed selection: the non-`[Serial]` ones in one (parallel when the
+/// standard allows it) pass, the `[Serial]` ones in a serial pass.
+fn exact_passes(chosen: &[&String], parallel: bool) -> Passes {
+    let exact = |specs: &[&&String]| {
+        alternation(&specs.iter().map(|s| regex::escape(s)).collect::<Vec<_>>())
+    };
+    let (serial, other): (Vec<&&String>, Vec<&&String>) =
+        chosen.iter().partition(|s| s.contains("[Serial]"));
+    let mut passes = Vec::new();
+    if !other.is_empty() {
+        passes.push(Pass {
+            focus: exact(&other),
+            skip: String::new(),
+            parallel: parallel && other.len() > 1,
+            ginkgo_args: Vec::new(),
+        });
+    }
+    if !serial.is_empty() {
+        passes.push(Pass {
+            focus: exact(&serial),
+            skip: String::new(),
+            parallel: false,
+            ginkgo_args: Vec::new(),
+        });
+    }
+    Passes {
+        passes,
+        note: Some(format!(
+            "--focus/--skip: {} spec(s) of the inventory, launched by their exact names",
+            chosen.len()
         )),
     }
 }
@@ -168,6 +229,7 @@ pub fn merge_reports(mut reports: Vec<E2eReport>) -> E2eReport {
 mod tests {
     use super::*;
     use crate::definitions::catalog::{Catalog, Check};
+    use crate::definitions::selection::{Narrowing, Selection};
     use crate::definitions::{builtin, waiver};
 
     fn e2e(catalog: &Catalog, id: &str) -> E2eCheck {
@@ -205,6 +267,45 @@ mod tests {
         assert_eq!(
             serial.skip, "",
             "certified-conformance semantics: nothing skipped"
+        );
+    }
+
+    #[test]
+    fn a_narrowed_selection_launches_its_specs_by_exact_name() {
+        let catalog = Catalog::load(&builtin::standards()).unwrap();
+        let narrowing = Narrowing::new(Some("allow-all|deny-all"), None)
+            .unwrap()
+            .unwrap();
+        let narrowed = catalog.narrowed(&narrowing);
+        let inv = Inventory::builtin("1.33").unwrap();
+        let p = plan_passes(&e2e(&narrowed, "kaas-networking-check"), &[], Some(&inv));
+        let chosen: Vec<&String> = inv
+            .specs
+            .iter()
+            .filter(|s| e2e(&narrowed, "kaas-networking-check").selection.selects(s))
+            .collect();
+        assert!(!chosen.is_empty() && chosen.len() < 10, "{chosen:?}");
+        assert_eq!(p.passes.len(), 1);
+        let launched = Selection::new(&p.passes[0].focus, &p.passes[0].skip).unwrap();
+        for spec in &inv.specs {
+            assert_eq!(launched.selects(spec), chosen.contains(&spec), "{spec}");
+        }
+    }
+
+    #[test]
+    fn without_an_inventory_a_narrowed_selection_runs_the_command_lines_focus() {
+        let catalog = Catalog::load(&builtin::standards()).unwrap();
+        let narrowing = Narrowing::new(Some("allow-all"), Some("ingress"))
+            .unwrap()
+            .unwrap();
+        let narrowed = catalog.narrowed(&narrowing);
+        let p = plan_passes(&e2e(&narrowed, "kaas-networking-check"), &[], None);
+        assert_eq!(p.passes[0].focus, "allow-all");
+        assert!(p.passes[0].skip.contains("ingress"), "{:?}", p.passes[0]);
+        assert!(
+            p.passes[0].skip.contains("SCTPConnectivity"),
+            "{:?}",
+            p.passes[0]
         );
     }
 

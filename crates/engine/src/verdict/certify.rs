@@ -9,7 +9,9 @@ use crate::definitions::waiver::{ClusterContext, Waiver};
 use crate::evidence::cni::{self, Cni};
 use crate::evidence::e2e_junit::GinkgoFormat;
 use crate::evidence::results::{Results, ResultsKind};
-use crate::verdict::{self, Evidence, ModuleVerdict, TargetInfo, Verdict};
+use crate::verdict::{
+    self, Evidence, ModuleVerdict, NOT_A_CERTIFICATION, Narrowed, TargetInfo, Verdict,
+};
 use crate::version::{self, VersionError};
 
 /// Version of the `verdict.json` schema (`docs/verdict.schema.json`). Bumped on incompatible change.
@@ -212,6 +214,18 @@ pub fn certify<'a>(
     results: Option<ResultsInfo>,
 ) -> Certification {
     let modules = catalog.modules_of(target);
+    let narrowed = modules
+        .iter()
+        .flat_map(|(_, tcs)| tcs.iter())
+        .find_map(|tc| match &tc.check {
+            Check::E2e(e2e) => e2e.selection.narrowing(),
+            Check::Native(_) => None,
+        })
+        .map(|n| Narrowed {
+            focus: n.focus().to_string(),
+            skip: n.skip().to_string(),
+            note: NOT_A_CERTIFICATION.into(),
+        });
     let testcases = modules
         .iter()
         .flat_map(|(_, tcs)| tcs.iter())
@@ -226,7 +240,10 @@ pub fn certify<'a>(
         },
         generated_at: Utc::now(),
         reference_date: ctx.today,
-        target: TargetInfo::from(target),
+        target: TargetInfo {
+            narrowed,
+            ..TargetInfo::from(target)
+        },
         verdict: verdict::overall(modules.iter().map(|m| m.verdict)),
         cluster: facts,
         results,

@@ -507,7 +507,7 @@ fn judge(c: &Counts, format: GinkgoFormat) -> (Verdict, String) {
     };
     if c.waived_but_passed > 0 {
         waived_note.push_str(&format!(
-            " ({} passed although waived)",
+            "; {} more passed although a waiver applies",
             c.waived_but_passed
         ));
     }
@@ -607,7 +607,23 @@ pub struct TargetInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     pub name: String,
+    /// Set when `--focus`/`--skip` narrowed the standard's selection: the verdicts then say
+    /// what those specs did, and certify nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub narrowed: Option<Narrowed>,
 }
+
+/// The command line's narrowing of a standard, as recorded in a verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Narrowed {
+    pub focus: String,
+    pub skip: String,
+    pub note: String,
+}
+
+/// What every output says of a narrowed run.
+pub const NOT_A_CERTIFICATION: &str =
+    "not a certification: --focus/--skip narrowed the standard's selection";
 
 /// What a certification is of: a scope (at a version), a module, or a single test case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -642,18 +658,21 @@ impl From<&Target<'_>> for TargetInfo {
                 id: scope.id.clone(),
                 version: Some(version.version.clone()),
                 name: scope.name.clone(),
+                narrowed: None,
             },
             Target::Module(m) => TargetInfo {
                 kind: TargetKind::Module,
                 id: m.id.clone(),
                 version: None,
                 name: m.name.clone(),
+                narrowed: None,
             },
             Target::Testcase { testcase, .. } => TargetInfo {
                 kind: TargetKind::Testcase,
                 id: testcase.id.clone(),
                 version: None,
                 name: testcase.description.clone(),
+                narrowed: None,
             },
         }
     }

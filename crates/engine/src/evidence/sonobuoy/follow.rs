@@ -187,7 +187,7 @@ fn aborted(reason: String, last: Option<Status>) -> FollowEnd {
 }
 
 /// The aggregator runs with `--no-exit`: a terminated container or a finished pod is a crash.
-fn terminated(pod: &Pod) -> Option<String> {
+pub(super) fn terminated(pod: &Pod) -> Option<String> {
     let status = pod.status.as_ref()?;
     if let Some(phase) = status.phase.as_deref()
         && (phase == "Failed" || phase == "Succeeded")

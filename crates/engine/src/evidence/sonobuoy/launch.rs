@@ -3,7 +3,7 @@
 use k8s_openapi::api::authorization::v1::{
     ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
 };
-use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
 use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
 use kube::Client;
 use kube::api::{Api, DynamicObject, PostParams};
@@ -172,6 +172,27 @@ pub async fn create(client: &Client, objects: &[Value]) -> Result<(), LaunchErro
         }
     }
     Ok(())
+}
+
+/// The secret `name` of namespace `from`, as an object to create in `to` (type and data only).
+pub async fn secret_copy(
+    client: &Client,
+    from: &str,
+    name: &str,
+    to: &str,
+) -> Result<Value, LaunchError> {
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), from);
+    let secret = secrets.get(name).await.map_err(|source| LaunchError::Api {
+        what: format!("read the image pull secret {from}/{name}"),
+        source,
+    })?;
+    Ok(serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": to, "labels": {"component": "sonobuoy"}},
+        "type": secret.type_,
+        "data": secret.data,
+    }))
 }
 
 fn plural(kind: &str) -> String {

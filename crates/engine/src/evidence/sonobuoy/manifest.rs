@@ -27,11 +27,51 @@ pub struct RunSpec {
     /// Kubernetes version for `SONOBUOY_K8S_VERSION`, e.g. `v1.33.3`.
     pub kubernetes_version: String,
     pub aggregator_image: String,
-    /// Registry for the e2e test images (`KUBE_TEST_REPO`), for air-gapped clusters.
-    pub e2e_repo: Option<String>,
+    /// Where the e2e tests pull their images from (air-gapped clusters).
+    pub test_images: TestImages,
+    /// A secret in the run's namespace for pulling the aggregator, worker and conformance images.
+    pub image_pull_secret: Option<String>,
+    /// The Pod Security level enforced on the run's namespace.
+    pub pod_security: PodSecurity,
     /// Aggregator timeout in seconds (`Server.timeoutseconds`).
     pub timeout_seconds: u64,
 }
+
+/// Registries of the images the e2e tests start. Sonobuoy's two ways exclude each other.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum TestImages {
+    /// The registries compiled into the e2e binary.
+    #[default]
+    Upstream,
+    /// `KUBE_TEST_REPO`: one registry for every test image.
+    Repo(String),
+    /// `KUBE_TEST_REPO_LIST`: a YAML file mapping each upstream registry (`e2eRegistry`,
+    /// `promoterE2eRegistry`, ...) to a mirror, mounted from the ConfigMap `plugin-e2e-cm`.
+    RepoList { file_name: String, content: String },
+}
+
+/// Pod Security Admission level of the run's namespace (the e2e framework labels its own test
+/// namespaces as each test needs).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PodSecurity {
+    #[default]
+    Privileged,
+    /// Enough for the aggregator, the worker and the e2e container: none of them uses host
+    /// namespaces, host paths or privileges.
+    Baseline,
+}
+
+impl PodSecurity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PodSecurity::Privileged => "privileged",
+            PodSecurity::Baseline => "baseline",
+        }
+    }
+}
+
+/// Where the repo list is mounted in the e2e container, as Sonobuoy mounts it.
+const PLUGIN_CONFIG_DIR: &str = "/tmp/sonobuoy/config";
 
 impl RunSpec {
     /// The default aggregator image, optionally from a mirror registry.
@@ -95,15 +135,27 @@ pub fn e2e_plugin(spec: &RunSpec) -> Value {
     if !spec.ginkgo_args.is_empty() {
         env.push(("E2E_EXTRA_GINKGO_ARGS".into(), spec.ginkgo_args.join(" ")));
     }
-    if let Some(repo) = &spec.e2e_repo {
-        env.push(("KUBE_TEST_REPO".into(), repo.clone()));
+    let mut mounts = vec![json!({"mountPath": "/tmp/sonobuoy/results", "name": "results"})];
+    match &spec.test_images {
+        TestImages::Upstream => {}
+        TestImages::Repo(repo) => env.push(("KUBE_TEST_REPO".into(), repo.clone())),
+        TestImages::RepoList { file_name, .. } => {
+            env.push((
+                "KUBE_TEST_REPO_LIST".into(),
+                format!("{PLUGIN_CONFIG_DIR}/{file_name}"),
+            ));
+            mounts.insert(
+                0,
+                json!({"mountPath": PLUGIN_CONFIG_DIR, "name": "sonobuoy-e2e-vol"}),
+            );
+        }
     }
     env.sort();
     let env: Vec<Value> = env
         .into_iter()
         .map(|(name, value)| json!({"name": name, "value": value}))
         .collect();
-    json!({
+    let mut plugin = json!({
         "podSpec": {
             "containers": [],
             "nodeSelector": {"kubernetes.io/os": "linux"},
@@ -122,9 +174,15 @@ pub fn e2e_plugin(spec: &RunSpec) -> Value {
             "image": spec.conformance_image,
             "imagePullPolicy": "IfNotPresent",
             "name": "e2e",
-            "volumeMounts": [{"mountPath": "/tmp/sonobuoy/results", "name": "results"}]
+            "volumeMounts": mounts
         }
-    })
+    });
+    if let TestImages::RepoList { file_name, content } = &spec.test_images {
+        plugin["config-map"] = json!({ file_name.as_str(): content });
+        plugin["extra-volumes"] =
+            json!([{"configMap": {"name": "plugin-e2e-cm"}, "name": "sonobuoy-e2e-vol"}]);
+    }
+    plugin
 }
 
 /// Sonobuoy's own configuration (`config.json`).
@@ -148,10 +206,10 @@ pub fn config_json(spec: &RunSpec) -> Value {
         "Namespace": spec.namespace,
         "WorkerImage": spec.aggregator_image,
         "ImagePullPolicy": "IfNotPresent",
-        "ImagePullSecrets": "",
+        "ImagePullSecrets": spec.image_pull_secret.as_deref().unwrap_or(""),
         "AggregatorPermissions": "clusterAdmin",
         "ServiceAccountName": SERVICE_ACCOUNT,
-        "NamespacePSAEnforceLevel": "privileged",
+        "NamespacePSAEnforceLevel": spec.pod_security.as_str(),
         "ProgressUpdatesPort": "8099",
         "SecurityContextMode": "nonroot"
     })
@@ -164,9 +222,36 @@ pub fn objects(spec: &RunSpec) -> Vec<Value> {
     let role = cluster_role_name(ns);
     let plugin_yaml =
         serde_saphyr::to_string(&e2e_plugin(spec)).expect("plain JSON values serialise to YAML");
-    vec![
+    let mut aggregator_spec = json!({
+        "containers": [{
+            "args": ["aggregator", "--no-exit", "--level=info", "-v=4", "--alsologtostderr"],
+            "command": ["/sonobuoy"],
+            "env": [{"name": "SONOBUOY_ADVERTISE_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}],
+            "image": spec.aggregator_image,
+            "imagePullPolicy": "IfNotPresent",
+            "name": AGGREGATOR_CONTAINER,
+            "volumeMounts": [
+                {"mountPath": "/etc/sonobuoy", "name": "sonobuoy-config-volume"},
+                {"mountPath": "/plugins.d", "name": "sonobuoy-plugins-volume"},
+                {"mountPath": "/tmp/sonobuoy", "name": "output-volume"}
+            ]
+        }],
+        "restartPolicy": "Never",
+        "securityContext": {"fsGroup": 2000, "runAsGroup": 3000, "runAsUser": 1000},
+        "serviceAccountName": SERVICE_ACCOUNT,
+        "tolerations": [{"key": "kubernetes.io/e2e-evict-taint-key", "operator": "Exists"}],
+        "volumes": [
+            {"configMap": {"name": "sonobuoy-config-cm"}, "name": "sonobuoy-config-volume"},
+            {"configMap": {"name": "sonobuoy-plugins-cm"}, "name": "sonobuoy-plugins-volume"},
+            {"emptyDir": {}, "name": "output-volume"}
+        ]
+    });
+    if let Some(secret) = &spec.image_pull_secret {
+        aggregator_spec["imagePullSecrets"] = json!([{ "name": secret }]);
+    }
+    let mut objects = vec![
         json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {
-            "name": ns, "labels": {"pod-security.kubernetes.io/enforce": "privileged"}}}),
+            "name": ns, "labels": {"pod-security.kubernetes.io/enforce": spec.pod_security.as_str()}}}),
         json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {
             "name": SERVICE_ACCOUNT, "namespace": ns, "labels": {"component": "sonobuoy"}}}),
         json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {
@@ -188,30 +273,7 @@ pub fn objects(spec: &RunSpec) -> Vec<Value> {
         json!({"apiVersion": "v1", "kind": "Pod", "metadata": {
             "name": AGGREGATOR_POD, "namespace": ns,
             "labels": {"component": "sonobuoy", "sonobuoy-component": "aggregator", "tier": "analysis"}},
-        "spec": {
-            "containers": [{
-                "args": ["aggregator", "--no-exit", "--level=info", "-v=4", "--alsologtostderr"],
-                "command": ["/sonobuoy"],
-                "env": [{"name": "SONOBUOY_ADVERTISE_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}],
-                "image": spec.aggregator_image,
-                "imagePullPolicy": "IfNotPresent",
-                "name": AGGREGATOR_CONTAINER,
-                "volumeMounts": [
-                    {"mountPath": "/etc/sonobuoy", "name": "sonobuoy-config-volume"},
-                    {"mountPath": "/plugins.d", "name": "sonobuoy-plugins-volume"},
-                    {"mountPath": "/tmp/sonobuoy", "name": "output-volume"}
-                ]
-            }],
-            "restartPolicy": "Never",
-            "securityContext": {"fsGroup": 2000, "runAsGroup": 3000, "runAsUser": 1000},
-            "serviceAccountName": SERVICE_ACCOUNT,
-            "tolerations": [{"key": "kubernetes.io/e2e-evict-taint-key", "operator": "Exists"}],
-            "volumes": [
-                {"configMap": {"name": "sonobuoy-config-cm"}, "name": "sonobuoy-config-volume"},
-                {"configMap": {"name": "sonobuoy-plugins-cm"}, "name": "sonobuoy-plugins-volume"},
-                {"emptyDir": {}, "name": "output-volume"}
-            ]
-        }}),
+        "spec": aggregator_spec}),
         json!({"apiVersion": "v1", "kind": "Service", "metadata": {
             "name": "sonobuoy-aggregator", "namespace": ns,
             "labels": {"component": "sonobuoy", "sonobuoy-component": "aggregator"}},
@@ -220,7 +282,17 @@ pub fn objects(spec: &RunSpec) -> Vec<Value> {
             "selector": {"sonobuoy-component": "aggregator"},
             "type": "ClusterIP"
         }}),
-    ]
+    ];
+    if let TestImages::RepoList { file_name, content } = &spec.test_images {
+        // After the plugins' ConfigMap, as `sonobuoy run` creates it.
+        objects.insert(
+            6,
+            json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "plugin-e2e-cm", "namespace": ns},
+                "data": { file_name.as_str(): content }}),
+        );
+    }
+    objects
 }
 
 #[cfg(test)]
@@ -238,7 +310,9 @@ mod tests {
             conformance_image: "registry.k8s.io/conformance:v1.33.3".into(),
             kubernetes_version: "v1.33.3".into(),
             aggregator_image: RunSpec::default_aggregator_image(None),
-            e2e_repo: None,
+            test_images: TestImages::Upstream,
+            image_pull_secret: None,
+            pod_security: PodSecurity::Privileged,
             timeout_seconds: 21600,
         }
     }

@@ -3,6 +3,7 @@
 
 pub mod cleanup;
 pub mod follow;
+pub mod inspect;
 pub mod launch;
 pub mod manifest;
 pub mod retrieve;

@@ -17,6 +17,19 @@ pub enum RunState {
     Unknown,
 }
 
+impl RunState {
+    /// The state as the annotation spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            RunState::Running => "running",
+            RunState::PostProcessing => "post-processing",
+            RunState::Complete => "complete",
+            RunState::Failed => "failed",
+            RunState::Unknown => "unknown",
+        }
+    }
+}
+
 /// The whole annotation.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct Status {
