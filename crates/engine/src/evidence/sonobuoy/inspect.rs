@@ -193,7 +193,10 @@ pub async fn logs(
                 tail_lines: tail,
                 ..LogParams::default()
             };
-            let text = pods.logs(&name, &params).await.map_err(|e| e.to_string());
+            let text = pods.logs(&name, &params).await.map_err(|e| match e {
+                kube::Error::Api(status) => status.message,
+                other => crate::run::error_chain(&other),
+            });
             out.push(ContainerLog {
                 pod: name.clone(),
                 container,
