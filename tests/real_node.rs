@@ -128,6 +128,22 @@ fn explain(node: &Node, ns: &str, r: &RunOutcome) -> String {
     )
 }
 
+/// Removes a kept run however its test ends, so that a failed assertion on it cannot make
+/// every later test see a namespace left behind.
+struct CleanupOnDrop<'a> {
+    node: &'a Node,
+    ns: &'a str,
+}
+
+impl Drop for CleanupOnDrop<'_> {
+    fn drop(&mut self) {
+        let _ = Command::new(bin())
+            .args(["cleanup", "--namespace", self.ns, "--kubeconfig"])
+            .arg(&self.node.kubeconfig)
+            .output();
+    }
+}
+
 /// Namespaces that are not the cluster's own: what a run (or the e2e specs it ran) left behind.
 fn foreign_namespaces(node: &Node) -> Vec<String> {
     kubectl(&node.kubeconfig, &["get", "namespaces", "-o", "name"])
@@ -321,6 +337,27 @@ fn ctrl_c_mid_run_is_abort_and_leaves_nothing() {
     let node = real_node::acquire(Netpol::Enforce);
     let ns = "real-ctrlc";
     let r = run_interrupted(&node, ns, |child| {
+        // Mid-run, from another shell: the status says running, and the logs of the real
+        // plugin pod's containers (the e2e binary and the Sonobuoy worker) can be read.
+        let status = Command::new(bin())
+            .args(["status", "-n", ns, "--kubeconfig"])
+            .arg(&node.kubeconfig)
+            .output()
+            .unwrap();
+        let status = String::from_utf8_lossy(&status.stdout).into_owned();
+        assert!(status.contains(": running\n"), "{status}");
+        let logs = Command::new(bin())
+            .args(["logs", "-n", ns, "--tail", "20", "--kubeconfig"])
+            .arg(&node.kubeconfig)
+            .output()
+            .unwrap();
+        let logs = String::from_utf8_lossy(&logs.stdout).into_owned();
+        for container in ["kube-sonobuoy", "e2e", "sonobuoy-worker"] {
+            assert!(
+                logs.contains(&format!(" container {container} <==")),
+                "{container}: {logs}"
+            );
+        }
         let kill = Command::new("kill")
             .args(["-INT", &child.id().to_string()])
             .status()
@@ -338,6 +375,7 @@ fn ctrl_c_mid_run_is_abort_and_leaves_nothing() {
 fn a_kept_run_under_baseline_pod_security_is_read_by_status_logs_and_retrieve() {
     let node = real_node::acquire(Netpol::Enforce);
     let ns = "real-keep";
+    let _cleanup = CleanupOnDrop { node: &node, ns };
     // Baseline Pod Security (enforced by the real API server's admission) admits the aggregator,
     // the worker and the e2e container.
     let r = run(&node, ns, &["--keep", "--pod-security", "baseline"]);
@@ -368,17 +406,18 @@ fn a_kept_run_under_baseline_pod_security_is_read_by_status_logs_and_retrieve() 
         "{status_text}"
     );
     assert!(status_text.contains("result passed"), "{status_text}");
+    // The aggregator removed the plugin pod when the run completed: its log is what is left
+    // (ctrl_c_mid_run_is_abort_and_leaves_nothing reads the plugin containers mid-run).
     let o = ours_cli(&["logs", "--tail", "200"]);
     let logs = String::from_utf8_lossy(&o.stdout).into_owned();
     assert!(o.status.success(), "{logs}");
-    for container in ["kube-sonobuoy", "e2e", "sonobuoy-worker"] {
-        assert!(
-            logs.contains(&format!(" container {container} <==")),
-            "{container}: {logs}"
-        );
-    }
-    // The aggregator's own log says it received the e2e results.
-    assert!(logs.contains("e2e"), "{logs}");
+    assert!(
+        logs.starts_with(&format!(
+            "==> namespace {ns} pod sonobuoy container kube-sonobuoy <=="
+        )),
+        "{logs}"
+    );
+    assert!(logs.contains("Results available at"), "{logs}");
     let fetched_dir = r.out.path().join("ours-retrieve");
     let o = ours_cli(&["retrieve", "--out", fetched_dir.to_str().unwrap()]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
