@@ -271,7 +271,7 @@ fn sonobuoy_tarball_is_extracted_and_tells_cni_and_kubernetes_version() {
             .join("results/plugins/e2e/results/global/junit_01.xml")
             .is_file()
     );
-    for f in ["verdict.json", "junit.xml", "summary.md"] {
+    for f in ["verdict.json", "junit.xml", "summary.md", "report.html"] {
         assert!(out.path().join(f).is_file(), "{f}");
     }
 }
