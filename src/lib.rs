@@ -63,6 +63,9 @@ enum Command {
     /// Certify a fleet: every (scope, subject) of SCS's runner config (Tests/config.toml) as
     /// scs-check child processes, concurrently; one summary and report (docs/fleet.md).
     Fleet(fleet_cmd::Args),
+    /// List every image a run needs (Sonobuoy, conformance, e2e test images) and, with
+    /// --mirror, its name in a mirror registry, for air-gapped clusters (docs/run.md).
+    Images(commands::images::Args),
 }
 
 /// A failed command: a message for stderr and the exit code.
@@ -144,6 +147,7 @@ pub fn main() -> ExitCode {
         Command::ReleaseData(args) => Ok(release_data::run_stdio(&args)),
         Command::ScsCheck(args) => scs_check::run(&cli.defs, args),
         Command::Fleet(args) => fleet_cmd::run(&cli.defs, args),
+        Command::Images(args) => commands::images::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
