@@ -168,7 +168,7 @@ pub fn render(cert: &Certification) -> String {
         "<header class=\"v-{}\">\n<h1>{} SCS conformance: {}</h1>\n\
          <p class=\"meaning\">{}: {}.</p>\n\
          <p class=\"sub\">{}: {} · generated {} by {} {} · waivers judged as of {}</p>\n\
-         </header>\n<main>\n",
+         {}</header>\n<main>\n",
         class(cert.verdict),
         badge(cert.verdict),
         html_line(&target),
@@ -180,6 +180,16 @@ pub fn render(cert: &Certification) -> String {
         cert.tool.name,
         cert.tool.version,
         cert.reference_date,
+        cert.target
+            .narrowed
+            .as_ref()
+            .map(|n| format!(
+                "<p class=\"warn\"><strong>{}</strong> (focus <code>{}</code>, skip <code>{}</code>)</p>\n",
+                html_line(&n.note),
+                html_line(&n.focus),
+                html_line(&n.skip)
+            ))
+            .unwrap_or_default(),
     );
     cluster(&mut h, cert);
     overview(&mut h, cert);
@@ -688,6 +698,7 @@ mod tests {
                 id: "m".into(),
                 version: None,
                 name: "M".into(),
+                narrowed: None,
             },
             verdict: Verdict::Fail,
             cluster: ClusterFacts {
