@@ -86,6 +86,9 @@ enum Command {
     /// Certify a fleet: every (scope, subject) of SCS's runner config (Tests/config.toml) as
     /// scs-check child processes, concurrently; one summary and report (docs/fleet.md).
     Fleet(fleet_cmd::Args),
+    /// List every image a run needs (Sonobuoy, conformance, e2e test images) and, with
+    /// --mirror, its name in a mirror registry, for air-gapped clusters (docs/run.md).
+    Images(commands::images::Args),
     /// Print a shell completion script, e.g. `scs-conformance completions bash >
     /// /etc/bash_completion.d/scs-conformance`.
     Completions {
@@ -242,6 +245,7 @@ pub fn main() -> ExitCode {
         Command::ReleaseData(args) => Ok(release_data::run_stdio(&args)),
         Command::ScsCheck(args) => scs_check::run(&cli.defs, args),
         Command::Fleet(args) => fleet_cmd::run(&cli.defs, args),
+        Command::Images(args) => commands::images::run(args),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "scs-conformance", &mut script);

@@ -100,6 +100,13 @@ fn broken_input_after_a_pass_leaves_an_abort_record_not_the_old_pass() {
         junit.contains("<error") && junit.contains("broken-junit.xml"),
         "{junit}"
     );
+    let html = read(out.path(), "report.html").unwrap();
+    assert!(
+        html.contains("<title>SCS conformance: verdict: ABORT</title>")
+            && html.contains("broken-junit.xml")
+            && !html.contains("PASS"),
+        "{html}"
+    );
 }
 
 #[test]
@@ -206,7 +213,7 @@ fn hostile_junit(dir: &Path) -> PathBuf {
 }
 
 #[test]
-fn spec_names_cannot_drive_the_terminal_inject_markdown_or_break_junit() {
+fn spec_names_cannot_drive_the_terminal_inject_markdown_or_html_or_break_junit() {
     let dir = tempfile::tempdir().unwrap();
     let out = tempfile::tempdir().unwrap();
     let path = hostile_junit(dir.path());
@@ -246,6 +253,21 @@ fn spec_names_cannot_drive_the_terminal_inject_markdown_or_break_junit() {
         "junit.xml carries characters XML 1.0 forbids"
     );
     assert!(junit.contains("NetworkPolicy API nonchar \u{fffd} [Feature:NetworkPolicy]"));
+
+    // report.html: the names are text (tests/report_html.rs renders it in a browser).
+    let html = read(out.path(), "report.html").unwrap();
+    assert!(!html.contains('\u{1b}') && !html.contains('\u{fffe}'));
+    assert!(
+        !html.contains("<img") && !html.contains("<script"),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            "evil\\n# Injected heading\\n![img](https://evil.example/x.png) &lt;img src=x&gt; | `tick`"
+        ),
+        "{html}"
+    );
+    assert!(html.contains("NetworkPolicy API nonchar \\u{fffe} [Feature:NetworkPolicy]"));
 }
 
 #[test]

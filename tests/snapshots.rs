@@ -1,6 +1,6 @@
 //! Snapshots of every document renderer on real fixtures: verdict.json, junit.xml, summary.md,
-//! the terminal summary, report.yaml and the SCS protocol lines, compared byte for byte with the
-//! files in tests/snapshots/. Times and uuids are fixed or masked, nothing else.
+//! report.html, the terminal summary, report.yaml and the SCS protocol lines, compared byte for
+//! byte with the files in tests/snapshots/. Times and uuids are fixed or masked, nothing else.
 //!
 //! After an intended change of an output: `UPDATE_SNAPSHOTS=1 cargo test --test snapshots`, then
 //! review the diff of tests/snapshots/ like code.
@@ -109,6 +109,7 @@ fn all_renderers(name: &str, cert: &Certification, catalog: &Catalog) {
         &format!("{name}.summary.md"),
         &reports::markdown::render(cert),
     );
+    snapshot(&format!("{name}.report.html"), &reports::html::render(cert));
     snapshot(
         &format!("{name}.terminal.txt"),
         // As a pipe or NO_COLOR sees it; the colours are checked in tests/cli_conventions.rs.
@@ -173,4 +174,14 @@ fn a_partial_sonobuoy_run_is_abort() {
         None,
     );
     all_renderers("quick-run-abort", &cert, &catalog);
+}
+
+#[test]
+fn the_abort_record_as_a_page() {
+    let mut record = reports::ErrorRecord::new(
+        "verdict",
+        "/tmp/in/junit_01.xml: line 1: malformed XML: unexpected <b> \"x\" & 'y'",
+    );
+    record.generated_at = Utc.with_ymd_and_hms(2026, 8, 1, 12, 0, 0).unwrap();
+    snapshot("abort.report.html", &reports::html::render_error(&record));
 }

@@ -127,6 +127,7 @@ fn every_waived_failure_is_named_in_every_output() {
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     let summary = r.file("summary.md").unwrap();
     let junit = r.file("junit.xml").unwrap();
+    let html = r.file("report.html").unwrap();
     let json = r.verdict_json();
     let waived: Vec<&str> = json["modules"][0]["testcases"][0]["tests"]
         .as_array()
@@ -149,6 +150,13 @@ fn every_waived_failure_is_named_in_every_output() {
             "{summary}"
         );
         assert!(junit.contains(&format!("name=\"{name}\"")), "{junit}");
+        assert!(
+            html.contains(&format!(
+                "<li class=\"waived\"><span class=\"spec\">{name}</span> <span \
+                 class=\"muted\">waived by <code>cilium-ipblock-"
+            )),
+            "report.html misses {name}"
+        );
     }
 }
 
@@ -233,6 +241,11 @@ fn two_cnis_select_no_cni_waivers_and_every_output_says_so() {
         r.file("junit.xml")
             .unwrap()
             .contains("warning: workloads of 2 CNIs found")
+    );
+    assert!(
+        r.file("report.html")
+            .unwrap()
+            .contains("<strong>Warning:</strong> workloads of 2 CNIs found")
     );
     // Saying which CNI carries the pod network settles it.
     let r = run(&[

@@ -1,6 +1,7 @@
 //! One module per subcommand: each maps its arguments to engine calls and renders the result.
 
 pub mod fleet;
+pub mod images;
 pub mod listing;
 pub mod manage;
 pub mod plan;

@@ -37,7 +37,7 @@ pub struct Args {
     /// The cluster's CNI (NAME or NAME@VERSION); default: detected from its workloads.
     #[arg(long, value_name = "NAME")]
     cni: Option<String>,
-    /// Output directory: verdict.json, junit.xml, summary.md, results.
+    /// Output directory: verdict.json, junit.xml, summary.md, report.html, results.
     #[arg(long, value_name = "DIR", default_value = "scs-results")]
     out: PathBuf,
     /// Limit for the whole run, connecting and Sonobuoy runs included (e.g. 6h, 90m, 45s; a bare

@@ -54,9 +54,9 @@ pub struct Args {
     /// node-distribution-check (default without `run`: version-policy-check).
     #[arg(short = 'c', long = "check", value_name = "TESTCASE")]
     check: Option<String>,
-    /// Output directory: verdict.json, junit.xml, summary.md and the Sonobuoy results (default
-    /// for e2e test cases: sonobuoy_results, as run_sonobuoy.py; native checks write outputs only
-    /// when it is given).
+    /// Output directory: verdict.json, junit.xml, summary.md, report.html and the Sonobuoy results
+    /// (default for e2e test cases: sonobuoy_results, as run_sonobuoy.py; native checks write
+    /// outputs only when it is given).
     #[arg(
         short = 'r',
         long = "result_dir_name",

@@ -40,7 +40,7 @@ pub struct Args {
     /// Judge waiver expiry as of this date (YYYY-MM-DD) instead of today.
     #[arg(long, value_name = "DATE")]
     date: Option<NaiveDate>,
-    /// Output directory for verdict.json, junit.xml, summary.md and extracted results.
+    /// Output directory for verdict.json, junit.xml, summary.md, report.html and extracted results.
     #[arg(long, value_name = "DIR", default_value = "scs-results")]
     out: PathBuf,
     /// Replace a results/ folder in the output directory that scs-conformance did not extract.

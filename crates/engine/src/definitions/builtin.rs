@@ -1,5 +1,6 @@
-//! The standard definitions, waivers and inventories shipped with the binary, so that
-//! `scs-conformance` works from any directory. `--standards-dir` / `--waivers-dir` replace them.
+//! The standard definitions, waivers, inventories and e2e image lists shipped with the binary,
+//! so that `scs-conformance` works from any directory. `--standards-dir` / `--waivers-dir`
+//! replace them.
 
 use crate::definitions::catalog::SourceFile;
 
@@ -59,6 +60,10 @@ pub const INVENTORIES: &[(&str, &[u8])] = &[
         include_bytes!("../../../../inventories/v1.37.txt.gz"),
     ),
 ];
+
+/// The e2e test images of each release of the minors above (`data/e2e-images.json`, generated
+/// by `data/generate-e2e-images`; read by [`crate::definitions::images`]).
+pub const E2E_IMAGES: &str = include_str!("../../../../data/e2e-images.json");
 
 fn sources(files: &[(&str, &str)]) -> Vec<SourceFile> {
     files

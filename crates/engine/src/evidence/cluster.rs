@@ -192,6 +192,15 @@ pub enum ClusterError {
     },
 }
 
+/// The API server's `gitVersion` (`v1.33.3`, `v1.31.4-gke.1256000`).
+pub async fn server_version(client: &Client) -> Result<String, ClusterError> {
+    let version = client
+        .apiserver_version()
+        .await
+        .map_err(ClusterError::Unreachable)?;
+    Ok(version.git_version)
+}
+
 /// Reads server version, nodes and workloads; `cni_flag` overrides detection.
 pub async fn discover(client: &Client, cni_flag: Option<Cni>) -> Result<ClusterInfo, ClusterError> {
     let version = client

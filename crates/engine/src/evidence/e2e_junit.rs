@@ -807,6 +807,8 @@ impl Pending {
             let message = match (self.message_attr.trim(), self.body.trim()) {
                 ("", body) => body.to_string(),
                 (attr, "") => attr.to_string(),
+                // Ginkgo v2 repeats the message attribute as the body's first line.
+                (attr, body) if body.starts_with(attr) => body.to_string(),
                 (attr, body) => format!("{attr}\n{body}"),
             };
             TestResult::Failed { kind, message }
@@ -839,6 +841,31 @@ impl Pending {
             result,
             duration: self.duration,
         }
+    }
+}
+
+/// The line of a failure message that says what failed: its first line that is not only a Go
+/// source location. Ginkgo v1 writes no `message` attribute and starts the failure text with the
+/// location of the failing node (`/go/src/k8s.io/kubernetes/test/e2e/framework/framework.go:696`),
+/// then the message, then the location of the assertion; Ginkgo v2 starts with the message
+/// (`[FAILED] …`) and puts the location after it (`In [It] at: …`). A message that is nothing but
+/// locations is returned as it is.
+pub fn failure_headline(message: &str) -> &str {
+    let mut lines = message.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.clone().next().unwrap_or("");
+    lines.find(|l| !is_code_location(l)).unwrap_or(first)
+}
+
+/// `path/file.go:123`, nothing else on the line.
+fn is_code_location(line: &str) -> bool {
+    match line.rsplit_once(':') {
+        Some((path, number)) => {
+            path.ends_with(".go")
+                && !path.contains(char::is_whitespace)
+                && !number.is_empty()
+                && number.bytes().all(|b| b.is_ascii_digit())
+        }
+        None => false,
     }
 }
 
@@ -1194,5 +1221,55 @@ mod tests {
                 "{t}: {err:?}"
             );
         }
+    }
+
+    #[test]
+    fn the_headline_of_a_ginkgo_v1_failure_is_its_message_not_its_location() {
+        // The real Ginkgo v1 report (tests/fixtures/e2e): the text starts with a code location.
+        let xml = include_bytes!("../../../../tests/fixtures/e2e/ginkgo-v1-output2.xml");
+        let report = parse(xml).unwrap();
+        let message = report
+            .tests
+            .iter()
+            .find_map(|t| match &t.result {
+                TestResult::Failed { message, .. } => Some(message.as_str()),
+                _ => None,
+            })
+            .unwrap();
+        assert!(message.starts_with("/go/src/"), "{message}");
+        assert_eq!(
+            failure_headline(message),
+            "Conformance test suite needs a cluster with at least 2 nodes."
+        );
+    }
+
+    #[test]
+    fn the_headline_of_a_ginkgo_v2_failure_is_its_first_line() {
+        let report = parse(V2.as_bytes()).unwrap();
+        let TestResult::Failed { message, .. } = &report.tests[1].result else {
+            panic!("{:?}", report.tests[1].result)
+        };
+        assert_eq!(
+            failure_headline(message),
+            "[FAILED] Had 1 wrong results in reachability matrix"
+        );
+        assert_eq!(failure_headline("\n a/b.go:12\n"), "a/b.go:12");
+        assert_eq!(
+            failure_headline("x.go: not a location"),
+            "x.go: not a location"
+        );
+    }
+
+    #[test]
+    fn a_message_attribute_repeated_by_the_body_is_kept_once() {
+        let xml = r#"<testsuite><testcase name="a" status="failed"><failure message="[FAILED] boom" type="failed">[FAILED] boom&#xA;In [It] at: x.go:1</failure></testcase></testsuite>"#;
+        let report = parse(xml.as_bytes()).unwrap();
+        assert_eq!(
+            report.tests[0].result,
+            TestResult::Failed {
+                kind: FailureKind::Failed,
+                message: "[FAILED] boom\nIn [It] at: x.go:1".into()
+            }
+        );
     }
 }

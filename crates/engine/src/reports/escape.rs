@@ -1,7 +1,7 @@
 //! Escaping text from evidence (spec names, failure messages, reasons) for each output. An e2e
 //! report is input from the cluster under test: a spec name must not be able to drive the
-//! terminal, add structure to `summary.md` (which GitHub renders as the step summary), or make
-//! `junit.xml` ill-formed.
+//! terminal, add structure to `summary.md` (which GitHub renders as the step summary), add
+//! elements to `report.html`, or make `junit.xml` ill-formed.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -109,6 +109,58 @@ pub fn markdown_url(url: &str) -> Option<&str> {
     (ok_scheme && ok_chars).then_some(url)
 }
 
+/// For HTML text and quoted attribute values: `&`, `<`, `>`, `"` and `'` become character
+/// references, so text can neither open an element nor leave an attribute; display controls
+/// other than tab and newlines (which HTML cannot carry, or which reorder what a reader sees:
+/// ANSI escapes, bidirectional overrides, U+FFFE) are shown as in [`terminal`]. Tab and newlines
+/// are kept, for logs in `<pre>`; see [`html_line`] for one-line text.
+pub fn html(text: &str) -> Cow<'_, str> {
+    let kept = |c: char| matches!(c, '\t' | '\n' | '\r');
+    let special =
+        |c: char| matches!(c, '&' | '<' | '>' | '"' | '\'') || (is_display_control(c) && !kept(c));
+    if !text.chars().any(special) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if is_display_control(c) && !kept(c) => push_escaped_control(&mut out, c),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// [`html`] on one line: newlines and tabs are shown as `\n` and `\t` too (a spec name, an id).
+pub fn html_line(text: &str) -> Cow<'_, str> {
+    match terminal(text) {
+        Cow::Borrowed(t) => html(t),
+        Cow::Owned(t) => Cow::Owned(html(&t).into_owned()),
+    }
+}
+
+/// A link target for HTML: only `http(s)://` URLs with a host and without whitespace, controls,
+/// quotes, angle brackets, backslash or backtick; `None` otherwise (show it as text instead).
+/// The result still goes through [`html`] (for `&`) when written into an attribute.
+pub fn html_url(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let ok_host = rest
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric());
+    let ok_chars = url
+        .chars()
+        .all(|c| c.is_ascii_graphic() && !matches!(c, '<' | '>' | '"' | '\'' | '\\' | '`'));
+    (ok_host && ok_chars).then_some(url)
+}
+
 /// For XML 1.0 text and attributes: characters XML 1.0 cannot carry at all (C0 controls other
 /// than tab, newline and carriage return; U+FFFE and U+FFFF) become U+FFFD. `<`, `&` and quotes
 /// are the XML writer's job.
@@ -165,6 +217,65 @@ mod tests {
         assert!(markdown_url("https://github.com/cilium/cilium/issues/9209").is_some());
         assert!(markdown_url("javascript:alert(1)").is_none());
         assert!(markdown_url("https://x) ![i](https://evil").is_none());
+    }
+
+    #[test]
+    fn html_text_cannot_open_elements_or_leave_attributes() {
+        assert_eq!(html("plain ✓ text"), "plain ✓ text");
+        assert!(matches!(html("plain"), Cow::Borrowed(_)));
+        assert_eq!(
+            html("<script>alert('x')</script> & \"q\""),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"
+        );
+        assert_eq!(
+            html("<img src=x onerror=alert(1)>"),
+            "&lt;img src=x onerror=alert(1)&gt;"
+        );
+        // Entities in evidence stay text, not the character they name.
+        assert_eq!(html("&lt;b&gt;"), "&amp;lt;b&amp;gt;");
+        for raw in ["<", ">", "\"", "'"] {
+            assert!(!html("a<b>\"c'd").contains(raw));
+        }
+    }
+
+    #[test]
+    fn html_shows_controls_and_noncharacters_but_keeps_log_lines() {
+        assert_eq!(
+            html("a\u{1b}[31mred\u{0}\u{7f}\u{202e}x\u{fffe}\u{ffff}\u{feff}"),
+            "a\\u{1b}[31mred\\u{0}\\u{7f}\\u{202e}x\\u{fffe}\\u{ffff}\\u{feff}"
+        );
+        assert_eq!(html("line 1\n\tline 2\r\n"), "line 1\n\tline 2\r\n");
+        let one = html_line("evil\n<h1>x</h1>\t\u{fffe}");
+        assert_eq!(one, "evil\\n&lt;h1&gt;x&lt;/h1&gt;\\t\\u{fffe}");
+        assert!(!one.contains('\n'));
+        assert!(matches!(html_line("plain"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn only_plain_http_urls_are_html_links() {
+        assert_eq!(
+            html_url("https://github.com/cilium/cilium/issues/9209"),
+            Some("https://github.com/cilium/cilium/issues/9209")
+        );
+        assert!(html_url("http://example.org/a?b=1&c=(2)").is_some());
+        for bad in [
+            "javascript:alert(1)",
+            "JavaScript:alert(1)",
+            "data:text/html,<script>alert(1)</script>",
+            "file:///etc/passwd",
+            "//evil.example/x",
+            "https://",
+            "https:///path",
+            "https://x\" onmouseover=\"alert(1)",
+            "https://x'><script>alert(1)</script>",
+            "https://x y",
+            "https://x\ny",
+            "https://x\\y",
+            "https://ex\u{202e}ample.org",
+            " https://example.org",
+        ] {
+            assert!(html_url(bad).is_none(), "{bad:?} is a link");
+        }
     }
 
     #[test]

@@ -11,9 +11,14 @@
 //!   to a staging folder inside the output folder and renames them into place, `verdict.json`
 //!   last; files of the set that this run does not produce (`report.yaml` without `--subject`)
 //!   are removed.
+//!
+//! The set: `verdict.json`, `junit.xml`, `summary.md`, `report.html` and, with `--subject`,
+//! `report.yaml`; or the ABORT record `error.json` with `junit.xml`, `summary.md` and
+//! `report.html` saying so.
 
 pub mod atomic;
 pub mod escape;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
@@ -34,6 +39,7 @@ use crate::verdict::certify::{Certification, SCHEMA_VERSION, Tool};
 pub const VERDICT_JSON: &str = "verdict.json";
 pub const JUNIT_XML: &str = "junit.xml";
 pub const SUMMARY_MD: &str = "summary.md";
+pub const REPORT_HTML: &str = "report.html";
 pub const REPORT_YAML: &str = crate::scs::report::FILE_NAME;
 /// The ABORT record of a run that failed or has not completed yet.
 pub const ERROR_JSON: &str = "error.json";
@@ -41,7 +47,14 @@ pub const ERROR_JSON: &str = "error.json";
 pub const LOCK_FILE: &str = ".scs-conformance.lock";
 
 /// Every file of a set. A run writes some of them and removes the others.
-const SET: [&str; 5] = [VERDICT_JSON, JUNIT_XML, SUMMARY_MD, REPORT_YAML, ERROR_JSON];
+const SET: [&str; 6] = [
+    VERDICT_JSON,
+    JUNIT_XML,
+    SUMMARY_MD,
+    REPORT_HTML,
+    REPORT_YAML,
+    ERROR_JSON,
+];
 const STAGING_PREFIX: &str = ".staging-";
 
 /// Why outputs could not be written.
@@ -164,8 +177,8 @@ impl OutDir {
         ))
     }
 
-    /// Writes `verdict.json`, `junit.xml`, `summary.md` and the `extra` files (e.g.
-    /// `report.yaml`) as one set; removes the error record and set files not produced. Returns
+    /// Writes `verdict.json`, `junit.xml`, `summary.md`, `report.html` and the `extra` files
+    /// (e.g. `report.yaml`) as one set; removes the error record and set files not produced. Returns
     /// the paths written.
     pub fn write(
         &self,
@@ -176,6 +189,7 @@ impl OutDir {
             let mut files = vec![
                 (JUNIT_XML, junit::render(cert)),
                 (SUMMARY_MD, markdown::render(cert)),
+                (REPORT_HTML, html::render(cert)),
             ];
             files.extend(extra);
             // Last, so that a verdict.json next to no error.json means the set is complete.
@@ -184,13 +198,14 @@ impl OutDir {
         })
     }
 
-    /// Writes the ABORT record (`error.json`, and `summary.md` and `junit.xml` saying so) and
-    /// removes the rest of the set, `verdict.json` first.
+    /// Writes the ABORT record (`error.json`, and `summary.md`, `junit.xml` and `report.html`
+    /// saying so) and removes the rest of the set, `verdict.json` first.
     pub fn write_error(&self, record: &ErrorRecord) -> Result<(), OutputError> {
         self.write_rendered(|| {
             vec![
                 (JUNIT_XML, junit::render_error(record)),
                 (SUMMARY_MD, markdown::render_error(record)),
+                (REPORT_HTML, html::render_error(record)),
                 (ERROR_JSON, render_error_json(record)),
             ]
         })
@@ -278,7 +293,8 @@ pub fn panic_message(payload: &(dyn Any + Send)) -> String {
     format!("internal error (panic): {text}")
 }
 
-/// Writes `verdict.json`, `junit.xml` and `summary.md` into `out` as one set (see [`OutDir`]).
+/// Writes `verdict.json`, `junit.xml`, `summary.md` and `report.html` into `out` as one set
+/// (see [`OutDir`]).
 /// Returns the paths written.
 pub fn write_all(cert: &Certification, out: &Path) -> Result<Vec<PathBuf>, OutputError> {
     OutDir::lock(out)?.write(cert, Vec::new())
@@ -331,20 +347,31 @@ mod tests {
     fn a_panic_while_rendering_leaves_the_abort_record_not_the_old_verdict() {
         let dir = tempfile::tempdir().unwrap();
         let out = OutDir::lock(dir.path()).unwrap();
-        for name in [VERDICT_JSON, JUNIT_XML, SUMMARY_MD, REPORT_YAML] {
+        for name in [
+            VERDICT_JSON,
+            JUNIT_XML,
+            SUMMARY_MD,
+            REPORT_HTML,
+            REPORT_YAML,
+        ] {
             fs::write(dir.path().join(name), "old PASS").unwrap();
         }
         out.begin("verdict").unwrap();
-        assert_eq!(names(dir.path()), [ERROR_JSON, JUNIT_XML, SUMMARY_MD]);
+        assert_eq!(
+            names(dir.path()),
+            [ERROR_JSON, JUNIT_XML, REPORT_HTML, SUMMARY_MD]
+        );
         let e = out.write_rendered(|| panic!("renderer bug")).unwrap_err();
         assert!(e.to_string().contains("renderer bug"), "{e}");
         let record = fs::read_to_string(dir.path().join(ERROR_JSON)).unwrap();
         assert!(record.contains("\"ABORT\"") && record.contains("did not complete"));
-        assert!(
-            !fs::read_to_string(dir.path().join(SUMMARY_MD))
-                .unwrap()
-                .contains("PASS")
-        );
+        for name in [SUMMARY_MD, REPORT_HTML] {
+            let text = fs::read_to_string(dir.path().join(name)).unwrap();
+            assert!(
+                text.contains("ABORT") && !text.contains("PASS"),
+                "{name}: {text}"
+            );
+        }
     }
 
     #[test]
@@ -352,6 +379,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = OutDir::lock(dir.path()).unwrap();
         fs::write(dir.path().join(REPORT_YAML), "old").unwrap();
+        fs::write(dir.path().join(REPORT_HTML), "old").unwrap();
         fs::write(dir.path().join("mine.txt"), "user's").unwrap();
         out.begin("verdict").unwrap();
         out.write_rendered(|| {

@@ -17,7 +17,7 @@ use crate::definitions::inventory::Inventory;
 use crate::definitions::testname;
 use crate::definitions::waiver::{ClusterContext, Waiver, WaiverStatus};
 use crate::evidence::cni::Cni;
-use crate::evidence::e2e_junit::{E2eReport, GinkgoFormat, Skip, TestResult};
+use crate::evidence::e2e_junit::{E2eReport, GinkgoFormat, Skip, TestResult, failure_headline};
 
 /// A verdict in SCS's words, ordered by precedence: when rolling up, the greatest wins
 /// (FAIL > MISSING > ABORT > PASS, as in SCS's `scs_cert_lib.evaluate`).
@@ -312,7 +312,7 @@ pub fn evaluate_testcase(
                 },
                 Some(format!(
                     "flaky: passed on attempt {attempts} after failing: {}",
-                    message.lines().next().unwrap_or_default()
+                    failure_headline(message)
                 )),
             ),
             (TestResult::Failed { message, .. }, w) => (
@@ -434,7 +434,7 @@ pub fn evaluate_testcase(
 fn overrule(v: Verdict, reason: String, report: &E2eReport) -> (Verdict, String) {
     if let Some(node) = report.suite_failures.first() {
         let message = match &node.result {
-            TestResult::Failed { message, .. } => message.lines().next().unwrap_or_default(),
+            TestResult::Failed { message, .. } => failure_headline(message),
             _ => "",
         };
         let why = format!("the e2e suite node {} failed: {message}", node.name);
