@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use chrono::NaiveDate;
+use jiff::civil::Date;
 use scs_conformance::definitions::inventory::Inventory;
 use scs_conformance::evidence::sonobuoy::{self, cleanup};
 use scs_conformance::exit_codes::native as exit;
@@ -33,11 +33,12 @@ pub struct Args {
     /// Output directory: verdict.json, junit.xml, summary.md, results.
     #[arg(long, value_name = "DIR", default_value = "scs-results")]
     out: PathBuf,
-    /// Limit for the whole run, connecting and Sonobuoy runs included (e.g. 6h, 90m, 45s; a bare
-    /// number is minutes); cleanup after it takes at most 1 min more.
+    /// Limit for the whole run, connecting and Sonobuoy runs included (e.g. 6h, 1h30m, 90m, 45s;
+    /// a bare number is minutes); cleanup after it takes at most 1 min more.
     #[arg(long, value_name = "DURATION", default_value = "6h", value_parser = parse_duration)]
     timeout: Duration,
-    /// Abort a run whose status has not changed for this long (Sonobuoy updates it every 5 s).
+    /// Abort a run whose status has not changed for this long (Sonobuoy updates it every 5 s;
+    /// same syntax as --timeout).
     #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
     stall_timeout: Duration,
     /// Leave the last Sonobuoy run's objects in the cluster (for debugging); earlier runs of the
@@ -69,7 +70,7 @@ pub struct Args {
     inventory: Option<PathBuf>,
     /// Judge waiver expiry and release data as of this date (YYYY-MM-DD) instead of today.
     #[arg(long, value_name = "DATE")]
-    date: Option<NaiveDate>,
+    date: Option<Date>,
     #[command(flatten)]
     release_data: ReleaseDataSource,
     #[command(flatten)]

@@ -24,12 +24,13 @@ use std::path::{Component, Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use crate::evidence::cni::Workload;
 use crate::evidence::e2e_junit::{
     self, E2eReport, JunitError, Parsed, RawCounts, ReadLimits, TestResult,
 };
+
+mod summary_yaml;
 
 /// What kind of input the results came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -323,8 +324,10 @@ fn extract_stream(
     };
     let mut tar = tar::Archive::new(stream);
     let (mut entries, mut total) = (0u64, 0u64);
-    // Each file's entry number and content hash, to catch an entry path that occurs twice.
-    let mut seen: HashMap<PathBuf, (u64, [u8; 32])> = HashMap::new();
+    // Each file's entry number, to catch an entry path that occurs twice. A second copy is
+    // compared with the first one on disk (rather than hashing every entry: duplicates are rare,
+    // and hashing all of a 13 MB archive was a noticeable share of a verdict).
+    let mut seen: HashMap<PathBuf, u64> = HashMap::new();
     for entry in tar.entries().map_err(broken)? {
         let mut entry = entry.map_err(broken)?;
         entries += 1;
@@ -375,52 +378,40 @@ fn extract_stream(
             )));
         }
         let earlier = seen.get(&relative).copied();
-        let mut out = match earlier {
-            // A second copy is only hashed: the first stays, unless the two differ (error).
-            Some(_) => None,
+        // `take` guards against a header that understates the data.
+        let mut data = (&mut entry).take(limits.max_file_bytes + 1);
+        let copied = match earlier {
             None => {
                 if let Some(parent) = target.parent() {
                     fs::create_dir_all(parent).map_err(io_err(parent))?;
                 }
-                Some(fs::File::create(&target).map_err(io_err(&target))?)
+                let mut out = fs::File::create(&target).map_err(io_err(&target))?;
+                copy_entry(&mut data, &mut out, &target).map_err(|e| e.into_error(&broken))?
+            }
+            // A second copy must equal the first, which stays.
+            Some(first) => {
+                let on_disk = fs::File::open(&target).map_err(io_err(&target))?;
+                let (copied, same) = compare_entry(&mut data, on_disk, &target)
+                    .map_err(|e| e.into_error(&broken))?;
+                if !same {
+                    return Err(ResultsError::DuplicateEntry {
+                        archive: archive.to_path_buf(),
+                        entry: name,
+                        first,
+                        second: entries,
+                    });
+                }
+                copied
             }
         };
-        // `take` guards against a header that understates the data.
-        let mut data = (&mut entry).take(limits.max_file_bytes + 1);
-        let mut hasher = Sha256::new();
-        let mut buf = vec![0u8; 64 * 1024];
-        let mut copied = 0u64;
-        loop {
-            let n = data.read(&mut buf).map_err(broken)?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-            if let Some(out) = out.as_mut() {
-                out.write_all(&buf[..n]).map_err(io_err(&target))?;
-            }
-            copied += n as u64;
-        }
         if copied != size {
             return Err(ResultsError::Archive {
                 archive: archive.to_path_buf(),
                 why: format!("entry {name:?} is truncated ({copied} of {size} bytes)"),
             });
         }
-        let hash: [u8; 32] = hasher.finalize().into();
-        match earlier {
-            Some((first, h)) if h != hash => {
-                return Err(ResultsError::DuplicateEntry {
-                    archive: archive.to_path_buf(),
-                    entry: name,
-                    first,
-                    second: entries,
-                });
-            }
-            Some(_) => {}
-            None => {
-                seen.insert(relative, (entries, hash));
-            }
+        if earlier.is_none() {
+            seen.insert(relative, entries);
         }
     }
     if entries == 0 {
@@ -430,6 +421,73 @@ fn extract_stream(
         });
     }
     Ok(())
+}
+
+/// A failure while copying or comparing one entry: reading the archive, or the file on disk.
+enum CopyError {
+    Archive(io::Error),
+    Disk(ResultsError),
+}
+
+impl CopyError {
+    fn into_error(self, broken: &dyn Fn(io::Error) -> ResultsError) -> ResultsError {
+        match self {
+            CopyError::Archive(e) => broken(e),
+            CopyError::Disk(e) => e,
+        }
+    }
+}
+
+/// Copies an entry's data into `out`; returns the number of bytes.
+fn copy_entry(data: &mut impl Read, out: &mut fs::File, target: &Path) -> Result<u64, CopyError> {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut copied = 0u64;
+    loop {
+        let n = data.read(&mut buf).map_err(CopyError::Archive)?;
+        if n == 0 {
+            return Ok(copied);
+        }
+        out.write_all(&buf[..n])
+            .map_err(|e| CopyError::Disk(io_err(target)(e)))?;
+        copied += n as u64;
+    }
+}
+
+/// Reads an entry's data to its end and tells whether it equals the file `first` (the first copy
+/// of the same path); returns the number of bytes read and the answer.
+fn compare_entry(
+    data: &mut impl Read,
+    first: fs::File,
+    target: &Path,
+) -> Result<(u64, bool), CopyError> {
+    let mut first = BufReader::new(first);
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut theirs = vec![0u8; 64 * 1024];
+    let (mut copied, mut same) = (0u64, true);
+    loop {
+        let n = data.read(&mut buf).map_err(CopyError::Archive)?;
+        if n == 0 {
+            break;
+        }
+        copied += n as u64;
+        if same {
+            let got = &mut theirs[..n];
+            match first.read_exact(got) {
+                Ok(()) => same = got == &buf[..n],
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => same = false,
+                Err(e) => return Err(CopyError::Disk(io_err(target)(e))),
+            }
+        }
+    }
+    if same {
+        // The first copy must not be longer either.
+        let mut rest = [0u8; 1];
+        same = first
+            .read(&mut rest)
+            .map_err(|e| CopyError::Disk(io_err(target)(e)))?
+            == 0;
+    }
+    Ok((copied, same))
 }
 
 /// A path that stays inside the extraction directory, or why not.
@@ -569,8 +627,47 @@ fn load_dir(
             max: limits.max_junit_files,
         });
     }
+    // Sonobuoy's summary (4 MB of YAML for a full conformance listing) is parsed on a second
+    // thread while this one reads the JUnit: the two are independent until compared.
+    let yaml_rel = "plugins/e2e/sonobuoy_results.yaml";
+    std::thread::scope(|scope| {
+        let sonobuoy = scope.spawn(|| -> Result<_, ResultsError> {
+            Ok(read_small(&dir.join(yaml_rel), MAX_METADATA_BYTES)?
+                .map(|bytes| parse_sonobuoy(&bytes)))
+        });
+        let report = read_junits(dir, source, &files, limits);
+        // A panic on the helper thread is re-raised here, as it would be without the thread.
+        let sonobuoy = sonobuoy
+            .join()
+            .unwrap_or_else(|payload| std::panic::resume_unwind(payload));
+        let (mut report, raw) = report?;
+        if let Some(root) = sonobuoy? {
+            report
+                .discrepancies
+                .extend(check_sonobuoy(root, yaml_rel, &raw, &report));
+        }
+        Ok(Results {
+            source: source.to_path_buf(),
+            kind,
+            e2e: Ok(report),
+            junit_file: Some(files.join(", ")),
+            kubernetes_version,
+            workloads,
+            extracted_to: None,
+        })
+    })
+}
+
+/// Reads and merges the JUnit files and checks them against the run's `e2e.log`; also returns
+/// each file's raw counts.
+fn read_junits(
+    dir: &Path,
+    source: &Path,
+    files: &[String],
+    limits: Limits,
+) -> Result<(E2eReport, Vec<(String, RawCounts)>), ResultsError> {
     let mut parsed = Vec::with_capacity(files.len());
-    for rel in &files {
+    for rel in files {
         let path = dir.join(rel);
         let file = open_regular(&path)?.ok_or_else(|| ResultsError::NoJunit {
             path: source.to_path_buf(),
@@ -601,21 +698,7 @@ fn load_dir(
             .discrepancies
             .extend(check_log(&summary, &report, &log_rel.display().to_string()));
     }
-    let yaml_rel = "plugins/e2e/sonobuoy_results.yaml";
-    if let Some(bytes) = read_small(&dir.join(yaml_rel), MAX_METADATA_BYTES)? {
-        report
-            .discrepancies
-            .extend(check_sonobuoy(&bytes, yaml_rel, &raw, &report));
-    }
-    Ok(Results {
-        source: source.to_path_buf(),
-        kind,
-        e2e: Ok(report),
-        junit_file: Some(files.join(", ")),
-        kubernetes_version,
-        workloads,
-        extracted_to: None,
-    })
+    Ok((report, raw))
 }
 
 fn prefix_discrepancies(list: &mut [String], file: &str) {
@@ -628,9 +711,12 @@ fn prefix_discrepancies(list: &mut [String], file: &str) {
 /// in two files with different outcomes means two copies of a run were mixed: an error.
 fn merge(parsed: Vec<(String, Parsed)>) -> Result<E2eReport, ResultsError> {
     let mut merged = E2eReport::default();
-    // Spec name → (file, outcome class) where it was first seen.
+    // Spec name → (file, outcome class) where it was first seen. A name repeated within one file
+    // is no conflict; the names of the last file need not be remembered (so a single file, the
+    // usual case, needs no map at all).
     let mut first_seen: HashMap<String, (usize, &'static str)> = HashMap::new();
     let files: Vec<String> = parsed.iter().map(|(f, _)| f.clone()).collect();
+    let last = files.len().saturating_sub(1);
     for (i, (file, doc)) in parsed.into_iter().enumerate() {
         let mut report = doc.report;
         if i == 0 {
@@ -639,10 +725,9 @@ fn merge(parsed: Vec<(String, Parsed)>) -> Result<E2eReport, ResultsError> {
         prefix_discrepancies(&mut report.discrepancies, &file);
         merged.discrepancies.append(&mut report.discrepancies);
         merged.suite_failures.append(&mut report.suite_failures);
-        let mut within: HashMap<&str, ()> = HashMap::new();
         for t in &report.tests {
             let class = outcome_class(&t.result);
-            match first_seen.get(&t.name) {
+            match first_seen.get(t.name.as_str()) {
                 Some(&(j, earlier)) if j != i && earlier != class => {
                     return Err(ResultsError::ConflictingCopies {
                         name: t.name.clone(),
@@ -653,14 +738,10 @@ fn merge(parsed: Vec<(String, Parsed)>) -> Result<E2eReport, ResultsError> {
                     });
                 }
                 Some(_) => {}
-                None => {
-                    within.insert(&t.name, ());
+                None if i < last => {
+                    first_seen.insert(t.name.clone(), (i, class));
                 }
-            }
-        }
-        for name in within.keys() {
-            if let Some(t) = report.tests.iter().find(|t| t.name == *name) {
-                first_seen.insert(name.to_string(), (i, outcome_class(&t.result)));
+                None => {}
             }
         }
         merged.tests.append(&mut report.tests);
@@ -691,7 +772,10 @@ fn read_ginkgo_summary<R: Read>(log: R) -> io::Result<GinkgoSummary> {
     let ran = regex::Regex::new(r"Ran (\d+) of (\d+) Specs? in").ok();
     let outcome = regex::Regex::new(r"(SUCCESS!|FAIL!) -- (\d+) Passed \| (\d+) Failed").ok();
     let ansi = regex::Regex::new(r"\x1b\[[0-9;]*m").ok();
-    let (Some(ran), Some(outcome), Some(ansi)) = (ran, outcome, ansi) else {
+    // Lines without either word cannot match: skip them without decoding (a log has thousands).
+    let candidate = regex::bytes::Regex::new("Ran|Passed").ok();
+    let (Some(ran), Some(outcome), Some(ansi), Some(candidate)) = (ran, outcome, ansi, candidate)
+    else {
         return Ok(GinkgoSummary::default());
     };
     let mut reader = BufReader::new(log);
@@ -702,6 +786,9 @@ fn read_ginkgo_summary<R: Read>(log: R) -> io::Result<GinkgoSummary> {
         let n = (&mut reader).take(64 * 1024).read_until(b'\n', &mut line)?;
         if n == 0 {
             break;
+        }
+        if !candidate.is_match(&line) {
+            continue;
         }
         let text = String::from_utf8_lossy(&line);
         let text = ansi.replace_all(&text, "");
@@ -773,7 +860,7 @@ fn check_log(s: &GinkgoSummary, report: &E2eReport, log: &str) -> Vec<String> {
     out
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 struct SonobuoyItem {
     #[serde(default)]
     status: String,
@@ -783,7 +870,7 @@ struct SonobuoyItem {
     items: Vec<SonobuoyItem>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 struct SonobuoyMeta {
     #[serde(default)]
     file: Option<String>,
@@ -805,15 +892,32 @@ impl SonobuoyItem {
     }
 }
 
+/// Sonobuoy's `sonobuoy_results.yaml`, or why it cannot be read: the fast reader for the shape
+/// Sonobuoy writes ([`summary_yaml`]), else the general YAML parser.
+fn parse_sonobuoy(bytes: &[u8]) -> Result<SonobuoyItem, String> {
+    // `from_utf8` validates much faster than the lossy decoder; the latter only for bad bytes.
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    };
+    match summary_yaml::parse(&text) {
+        Some(root) => Ok(root),
+        None => parse_sonobuoy_general(&text),
+    }
+}
+
+fn parse_sonobuoy_general(text: &str) -> Result<SonobuoyItem, String> {
+    serde_saphyr::from_str(text).map_err(|e| e.to_string())
+}
+
 /// Where Sonobuoy's own post-processing (`sonobuoy_results.yaml`) disagrees with what was read.
 fn check_sonobuoy(
-    bytes: &[u8],
+    root: Result<SonobuoyItem, String>,
     yaml: &str,
     raw: &[(String, RawCounts)],
     report: &E2eReport,
 ) -> Vec<String> {
-    let text = String::from_utf8_lossy(bytes);
-    let root: SonobuoyItem = match serde_saphyr::from_str(&text) {
+    let root = match root {
         Ok(r) => r,
         Err(e) => return vec![format!("{yaml} cannot be read: {e}")],
     };
@@ -1020,6 +1124,50 @@ mod tests {
         assert_eq!(
             safe_relative_path(Path::new("./plugins/e2e")).unwrap(),
             PathBuf::from("plugins/e2e")
+        );
+    }
+
+    #[test]
+    fn merging_refuses_conflicting_copies_only_across_files() {
+        let doc = |tests: &[(&str, bool)]| Parsed {
+            report: E2eReport {
+                tests: tests
+                    .iter()
+                    .map(|(name, passed)| crate::evidence::e2e_junit::E2eTest {
+                        name: (*name).to_string(),
+                        result: if *passed {
+                            TestResult::Passed
+                        } else {
+                            TestResult::Failed {
+                                kind: crate::evidence::e2e_junit::FailureKind::Failed,
+                                message: "x".into(),
+                            }
+                        },
+                        duration: None,
+                    })
+                    .collect(),
+                ..E2eReport::default()
+            },
+            raw: RawCounts::default(),
+        };
+        // Within one file a repeated name is no conflict; the same outcome in two files is none.
+        let ok = merge(vec![
+            ("a.xml".into(), doc(&[("t1", true), ("t1", false)])),
+            ("b.xml".into(), doc(&[("t2", true), ("t1", true)])),
+            ("c.xml".into(), doc(&[("t2", true)])),
+        ])
+        .unwrap();
+        assert_eq!(ok.tests.len(), 5);
+        let err = merge(vec![
+            ("a.xml".into(), doc(&[("t1", true)])),
+            ("b.xml".into(), doc(&[("t2", true)])),
+            ("c.xml".into(), doc(&[("t2", false)])),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("\"t2\" is passed in b.xml but failed in c.xml"),
+            "{err}"
         );
     }
 

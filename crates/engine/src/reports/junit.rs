@@ -23,7 +23,7 @@ const MAX_FAILURE_TEXT: usize = 64 * 1024;
 /// stays well-formed XML 1.0 whatever a spec name contains.
 pub fn render(cert: &Certification) -> String {
     let mut report = Report::new(xml(&format!("scs-conformance {}", cert.target.id)));
-    report.set_timestamp(cert.generated_at);
+    set_timestamp(&mut report, cert.generated_at);
     for tc in cert.testcases() {
         report.add_test_suite(suite(tc, cert.cluster.cni.warning.as_deref()));
     }
@@ -33,7 +33,7 @@ pub fn render(cert: &Certification) -> String {
 /// The ABORT record as JUnit: one errored test case, so reporters fail the job.
 pub fn render_error(record: &ErrorRecord) -> String {
     let mut report = Report::new(format!("scs-conformance {}", record.command));
-    report.set_timestamp(record.generated_at);
+    set_timestamp(&mut report, record.generated_at);
     let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
     status
         .set_message(xml(&format!("ABORT: {}", clip(&record.error, 300))).into_owned())
@@ -45,6 +45,15 @@ pub fn render_error(record: &ErrorRecord) -> String {
     suite.add_test_case(case);
     report.add_test_suite(suite);
     serialise(&report)
+}
+
+/// quick-junit takes chrono's type, the one place chrono is still named (it comes with
+/// quick-junit; our own times are jiff's, the time crate kube already brings).
+fn set_timestamp(report: &mut Report, at: jiff::Timestamp) {
+    let nanos = u32::try_from(at.subsec_nanosecond()).unwrap_or(0);
+    if let Some(t) = chrono::DateTime::from_timestamp(at.as_second(), nanos) {
+        report.set_timestamp(t);
+    }
 }
 
 fn serialise(report: &Report) -> String {
