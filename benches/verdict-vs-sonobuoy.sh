@@ -48,12 +48,15 @@ echo "sonobuoy: $("$SONOBUOY" version 2>/dev/null | head -n1)"
 echo "scs-conformance: $("$SCS_CONFORMANCE" --version)"
 echo
 echo "--- what each says (once) ---"
-"${verdict[@]}" | tail -n 4 || true
-"$SONOBUOY" results "$ARCHIVE" | head -n 6
+mkdir -p "$OUT"
+"${verdict[@]}" >"$OUT/verdict.txt" || true
+tail -n 2 "$OUT/verdict.txt"
+"$SONOBUOY" results "$ARCHIVE" >"$OUT/sonobuoy.txt"
+head -n 6 "$OUT/sonobuoy.txt"
 echo
 
 # verdict exits 1 for this FAIL archive: -i keeps hyperfine from stopping on it.
-hyperfine -N -i --warmup "${WARMUP:-5}" --runs "${RUNS:-40}" \
+hyperfine -N -i --warmup "${WARMUP:-5}" --runs "${RUNS:-40}" --prepare "rm -rf $OUT/verdict" --prepare true \
   --export-markdown "$OUT/hyperfine.md" --export-json "$OUT/hyperfine.json" \
   -n "scs-conformance verdict" "${verdict[*]}" \
   -n "sonobuoy results" "$SONOBUOY results $ARCHIVE"

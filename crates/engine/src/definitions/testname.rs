@@ -43,12 +43,25 @@ pub fn canonical(name: &str) -> String {
 /// so names with equal canonical forms have equal hashes: a cheap filter before comparing
 /// canonical forms (FNV-1a; no allocation).
 pub fn spacing_free_hash(name: &str) -> u64 {
+    const PRIME: u64 = 0x0100_0000_01b3;
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for c in spec_text(name).chars().filter(|c| !c.is_whitespace()) {
+    let text = spec_text(name);
+    let bytes = text.as_bytes();
+    // ASCII bytes directly (names are ASCII but for the odd quote or dash); from the first
+    // non-ASCII byte on, by character, so Unicode whitespace is skipped as `canonical` skips it.
+    let ascii = bytes
+        .iter()
+        .position(|b| !b.is_ascii())
+        .unwrap_or(bytes.len());
+    for &b in &bytes[..ascii] {
+        if !b.is_ascii_whitespace() && b != 0x0b {
+            hash = (hash ^ u64::from(b)).wrapping_mul(PRIME);
+        }
+    }
+    for c in text[ascii..].chars().filter(|c| !c.is_whitespace()) {
         let mut buf = [0u8; 4];
         for b in c.encode_utf8(&mut buf).bytes() {
-            hash ^= u64::from(b);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
+            hash = (hash ^ u64::from(b)).wrapping_mul(PRIME);
         }
     }
     hash
@@ -99,6 +112,12 @@ mod tests {
         let v129 = "[It] [sig-network] Netpol NetworkPolicy between server and client should enforce policy based on PodSelector with MatchExpressions [Feature:NetworkPolicy]";
         assert_eq!(canonical(v128), canonical(v129));
         assert_eq!(spacing_free_hash(v128), spacing_free_hash(v129));
+        // Unicode and ASCII vertical tab are whitespace to `canonical` as well.
+        assert_eq!(
+            spacing_free_hash("a\u{0b}b\u{a0}c\u{3000}d é"),
+            spacing_free_hash("abcdé")
+        );
+        assert_ne!(spacing_free_hash("ab"), spacing_free_hash("ba"));
         assert_eq!(
             canonical("Netpol [Feature:SCTPConnectivity][LinuxOnly]  NetworkPolicy"),
             "Netpol [Feature:SCTPConnectivity] [LinuxOnly] NetworkPolicy"

@@ -41,6 +41,9 @@ pub enum ResultsKind {
     Junit,
 }
 
+/// Sonobuoy's own summary of the e2e plugin's results.
+const SONOBUOY_YAML: &str = "plugins/e2e/sonobuoy_results.yaml";
+
 /// Bounds on what an input may unpack to and what is read into memory.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -193,8 +196,13 @@ pub fn load(
                     (tmp.path().to_path_buf(), Some(tmp))
                 }
             };
-            extract_stream(path, gzip, &dir, limits)?;
-            let mut results = load_dir(&dir, path, ResultsKind::Tarball, limits)?;
+            // What the verdict reads is kept in memory while extracting, and its parsing starts on
+            // other threads as soon as it is out of the stream, while the rest is extracted.
+            let mut results = std::thread::scope(|scope| {
+                let mut prefetch = Prefetch::new(scope, limits);
+                extract_stream(path, gzip, &dir, limits, Some(&mut prefetch))?;
+                load_dir_with(&dir, path, ResultsKind::Tarball, limits, prefetch)
+            })?;
             results.extracted_to = extract_to.map(Path::to_path_buf);
             Ok(results)
         }
@@ -302,7 +310,7 @@ fn read_junit(file: fs::File, gzip: bool, limits: Limits) -> Result<Parsed, Juni
 
 /// Extracts a `.tar.gz` safely into `dest` (created if missing).
 pub fn extract(archive: &Path, dest: &Path, limits: Limits) -> Result<(), ResultsError> {
-    extract_stream(archive, true, dest, limits)
+    extract_stream(archive, true, dest, limits, None)
 }
 
 fn extract_stream(
@@ -310,6 +318,7 @@ fn extract_stream(
     gzip: bool,
     dest: &Path,
     limits: Limits,
+    mut prefetch: Option<&mut Prefetch<'_, '_>>,
 ) -> Result<(), ResultsError> {
     let file = io::BufReader::new(fs::File::open(archive).map_err(io_err(archive))?);
     fs::create_dir_all(dest).map_err(io_err(dest))?;
@@ -386,7 +395,20 @@ fn extract_stream(
                     fs::create_dir_all(parent).map_err(io_err(parent))?;
                 }
                 let mut out = fs::File::create(&target).map_err(io_err(&target))?;
-                copy_entry(&mut data, &mut out, &target).map_err(|e| e.into_error(&broken))?
+                match prefetch.as_deref_mut().filter(|p| p.wants(&relative, size)) {
+                    Some(prefetch) => {
+                        let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+                        data.read_to_end(&mut bytes).map_err(&broken)?;
+                        out.write_all(&bytes).map_err(io_err(&target))?;
+                        let copied = bytes.len() as u64;
+                        if copied == size {
+                            prefetch.take(&relative, bytes);
+                        }
+                        copied
+                    }
+                    None => copy_entry(&mut data, &mut out, &target)
+                        .map_err(|e| e.into_error(&broken))?,
+                }
             }
             // A second copy must equal the first, which stays.
             Some(first) => {
@@ -421,6 +443,90 @@ fn extract_stream(
         });
     }
     Ok(())
+}
+
+/// Largest entry kept in memory for [`Prefetch`], and the most kept in all.
+const PREFETCH_MAX_ENTRY: u64 = 64 << 20;
+const PREFETCH_MAX_TOTAL: u64 = 256 << 20;
+
+/// The files of a Sonobuoy archive that a verdict reads (JUnit files and `e2e.log` under
+/// `plugins/e2e/results`, `plugins/e2e/sonobuoy_results.yaml`), kept in memory as they are
+/// extracted: the JUnit and YAML parsers start on their own threads at once, while extraction
+/// goes on, and nothing is read back from disk. Files it did not keep are read from disk as
+/// for a results directory, with the same checks; what it kept is the first copy of a path, the
+/// one left on disk.
+struct Prefetch<'scope, 'env> {
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    limits: Limits,
+    kept: u64,
+    junits: HashMap<PathBuf, PrefetchedJunit<'scope>>,
+    logs: HashMap<PathBuf, Vec<u8>>,
+    sonobuoy: Option<(
+        u64,
+        std::thread::ScopedJoinHandle<'scope, Result<SonobuoyItem, String>>,
+    )>,
+}
+
+/// A JUnit file kept in memory: its size, whether it is gzip, and its parse.
+struct PrefetchedJunit<'scope> {
+    size: u64,
+    gzip: bool,
+    parse: std::thread::ScopedJoinHandle<'scope, Result<Parsed, JunitError>>,
+}
+
+impl<'scope, 'env> Prefetch<'scope, 'env> {
+    fn new(scope: &'scope std::thread::Scope<'scope, 'env>, limits: Limits) -> Self {
+        Prefetch {
+            scope,
+            limits,
+            kept: 0,
+            junits: HashMap::new(),
+            logs: HashMap::new(),
+            sonobuoy: None,
+        }
+    }
+
+    fn wants(&self, relative: &Path, size: u64) -> bool {
+        let Some(name) = relative.to_str() else {
+            return false;
+        };
+        let wanted = name == SONOBUOY_YAML
+            || (name.starts_with("plugins/e2e/results/")
+                && (name.ends_with(".xml") || name.ends_with("/e2e.log")));
+        wanted && size <= PREFETCH_MAX_ENTRY && self.kept + size <= PREFETCH_MAX_TOTAL
+    }
+
+    fn take(&mut self, relative: &Path, bytes: Vec<u8>) {
+        self.kept += bytes.len() as u64;
+        let size = bytes.len() as u64;
+        if relative == Path::new(SONOBUOY_YAML) {
+            let parse = self.scope.spawn(move || parse_sonobuoy(&bytes));
+            self.sonobuoy = Some((size, parse));
+        } else if relative.ends_with("e2e.log") {
+            self.logs.insert(relative.to_path_buf(), bytes);
+        } else {
+            let gzip = bytes.starts_with(&[0x1f, 0x8b]);
+            let limits = self.limits;
+            let parse = self.scope.spawn(move || {
+                if gzip {
+                    e2e_junit::read(MultiGzDecoder::new(&bytes[..]), limits.junit)
+                } else {
+                    e2e_junit::read(&bytes[..], limits.junit)
+                }
+            });
+            self.junits.insert(
+                relative.to_path_buf(),
+                PrefetchedJunit { size, gzip, parse },
+            );
+        }
+    }
+}
+
+/// Joins a helper thread; a panic there is re-raised here, as it would be without the thread.
+fn join_helper<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|payload| std::panic::resume_unwind(payload))
 }
 
 /// A failure while copying or comparing one entry: reading the archive, or the file on disk.
@@ -600,6 +706,19 @@ fn load_dir(
     kind: ResultsKind,
     limits: Limits,
 ) -> Result<Results, ResultsError> {
+    std::thread::scope(|scope| {
+        load_dir_with(dir, source, kind, limits, Prefetch::new(scope, limits))
+    })
+}
+
+/// [`load_dir`] with the files that extraction kept in memory (see [`Prefetch`]).
+fn load_dir_with<'scope, 'env>(
+    dir: &'env Path,
+    source: &Path,
+    kind: ResultsKind,
+    limits: Limits,
+    mut prefetch: Prefetch<'scope, 'env>,
+) -> Result<Results, ResultsError> {
     let kubernetes_version = read_small(&dir.join("serverversion.json"), MAX_METADATA_BYTES)?
         .and_then(|b| serde_json::from_slice::<ServerVersion>(&b).ok())
         .map(|v| v.git_version);
@@ -629,32 +748,60 @@ fn load_dir(
     }
     // Sonobuoy's summary (4 MB of YAML for a full conformance listing) is parsed on a second
     // thread while this one reads the JUnit: the two are independent until compared.
-    let yaml_rel = "plugins/e2e/sonobuoy_results.yaml";
-    std::thread::scope(|scope| {
-        let sonobuoy = scope.spawn(|| -> Result<_, ResultsError> {
-            Ok(read_small(&dir.join(yaml_rel), MAX_METADATA_BYTES)?
-                .map(|bytes| parse_sonobuoy(&bytes)))
-        });
-        let report = read_junits(dir, source, &files, limits);
-        // A panic on the helper thread is re-raised here, as it would be without the thread.
-        let sonobuoy = sonobuoy
-            .join()
-            .unwrap_or_else(|payload| std::panic::resume_unwind(payload));
-        let (mut report, raw) = report?;
-        if let Some(root) = sonobuoy? {
-            report
-                .discrepancies
-                .extend(check_sonobuoy(root, yaml_rel, &raw, &report));
+    let prefetched = match prefetch.sonobuoy.take() {
+        Some((size, parse)) if size <= MAX_METADATA_BYTES => Some(parse),
+        _ => None,
+    };
+    let (report, sonobuoy) = match prefetched {
+        Some(parse) => {
+            let report = read_junits(dir, source, &files, limits, &mut prefetch);
+            (report, Ok(Some(join_helper(parse))))
         }
-        Ok(Results {
-            source: source.to_path_buf(),
-            kind,
-            e2e: Ok(report),
-            junit_file: Some(files.join(", ")),
-            kubernetes_version,
-            workloads,
-            extracted_to: None,
-        })
+        None => {
+            let read = prefetch.scope.spawn(move || -> Result<_, ResultsError> {
+                Ok(read_small(&dir.join(SONOBUOY_YAML), MAX_METADATA_BYTES)?
+                    .map(|bytes| parse_sonobuoy(&bytes)))
+            });
+            let report = read_junits(dir, source, &files, limits, &mut prefetch);
+            (report, join_helper(read))
+        }
+    };
+    finish(
+        report,
+        sonobuoy,
+        source,
+        kind,
+        &files,
+        kubernetes_version,
+        workloads,
+    )
+}
+
+/// The results from the JUnit report and Sonobuoy's summary, checked against each other.
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    report: Result<(E2eReport, Vec<(String, RawCounts)>), ResultsError>,
+    sonobuoy: Result<Option<Result<SonobuoyItem, String>>, ResultsError>,
+    source: &Path,
+    kind: ResultsKind,
+    files: &[String],
+    kubernetes_version: Option<String>,
+    workloads: Vec<Workload>,
+) -> Result<Results, ResultsError> {
+    let (mut report, raw) = report?;
+    if let Some(root) = sonobuoy? {
+        report
+            .discrepancies
+            .extend(check_sonobuoy(root, SONOBUOY_YAML, &raw, &report));
+    }
+    Ok(Results {
+        source: source.to_path_buf(),
+        kind,
+        e2e: Ok(report),
+        junit_file: Some(files.join(", ")),
+        kubernetes_version,
+        workloads,
+        extracted_to: None,
     })
 }
 
@@ -665,9 +812,19 @@ fn read_junits(
     source: &Path,
     files: &[String],
     limits: Limits,
+    prefetch: &mut Prefetch<'_, '_>,
 ) -> Result<(E2eReport, Vec<(String, RawCounts)>), ResultsError> {
     let mut parsed = Vec::with_capacity(files.len());
     for rel in files {
+        if let Some(kept) = prefetch.junits.remove(Path::new(rel)) {
+            refuse_oversized(&source.join(rel), kept.size, kept.gzip, limits)?;
+            let doc = join_helper(kept.parse).map_err(|e| ResultsError::Junit {
+                path: source.join(rel),
+                source: e,
+            })?;
+            parsed.push((rel.clone(), doc));
+            continue;
+        }
         let path = dir.join(rel);
         let file = open_regular(&path)?.ok_or_else(|| ResultsError::NoJunit {
             path: source.to_path_buf(),
@@ -692,8 +849,14 @@ fn read_junits(
     // The run's own log and Sonobuoy's summary, when the archive has them.
     let junit_dir = Path::new(&files[0]).parent().unwrap_or(Path::new(""));
     let log_rel = junit_dir.join("e2e.log");
-    if let Some(log) = open_regular(&dir.join(&log_rel))? {
-        let summary = read_ginkgo_summary(log).map_err(io_err(&dir.join(&log_rel)))?;
+    let summary = match prefetch.logs.remove(&log_rel) {
+        Some(bytes) => Some(read_ginkgo_summary(&bytes[..]).map_err(io_err(&dir.join(&log_rel)))?),
+        None => match open_regular(&dir.join(&log_rel))? {
+            Some(log) => Some(read_ginkgo_summary(log).map_err(io_err(&dir.join(&log_rel)))?),
+            None => None,
+        },
+    };
+    if let Some(summary) = summary {
         report
             .discrepancies
             .extend(check_log(&summary, &report, &log_rel.display().to_string()));
