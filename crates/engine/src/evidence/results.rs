@@ -397,16 +397,16 @@ fn extract_stream(
                 let mut out = fs::File::create(&target).map_err(io_err(&target))?;
                 match prefetch.as_deref_mut().filter(|p| p.wants(&relative, size)) {
                     Some(prefetch) => {
-                        let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-                        data.read_to_end(&mut bytes).map_err(&broken)?;
-                        out.write_all(&bytes).map_err(io_err(&target))?;
-                        let copied = bytes.len() as u64;
+                        let mut sink = prefetch.begin(&relative, size);
+                        let copied = copy_entry(&mut data, &mut out, &target, Some(&mut sink))
+                            .map_err(|e| e.into_error(&broken))?;
+                        // Only a complete entry is used (a truncated one is an error below).
                         if copied == size {
-                            prefetch.take(&relative, bytes);
+                            prefetch.finish(&relative, sink);
                         }
                         copied
                     }
-                    None => copy_entry(&mut data, &mut out, &target)
+                    None => copy_entry(&mut data, &mut out, &target, None)
                         .map_err(|e| e.into_error(&broken))?,
                 }
             }
@@ -460,7 +460,7 @@ struct Prefetch<'scope, 'env> {
     limits: Limits,
     kept: u64,
     junits: HashMap<PathBuf, PrefetchedJunit<'scope>>,
-    logs: HashMap<PathBuf, Vec<u8>>,
+    logs: HashMap<PathBuf, std::thread::ScopedJoinHandle<'scope, io::Result<GinkgoSummary>>>,
     sonobuoy: Option<(
         u64,
         std::thread::ScopedJoinHandle<'scope, Result<SonobuoyItem, String>>,
@@ -496,29 +496,115 @@ impl<'scope, 'env> Prefetch<'scope, 'env> {
         wanted && size <= PREFETCH_MAX_ENTRY && self.kept + size <= PREFETCH_MAX_TOTAL
     }
 
-    fn take(&mut self, relative: &Path, bytes: Vec<u8>) {
-        self.kept += bytes.len() as u64;
-        let size = bytes.len() as u64;
-        if relative == Path::new(SONOBUOY_YAML) {
-            let parse = self.scope.spawn(move || parse_sonobuoy(&bytes));
-            self.sonobuoy = Some((size, parse));
-        } else if relative.ends_with("e2e.log") {
-            self.logs.insert(relative.to_path_buf(), bytes);
-        } else {
-            let gzip = bytes.starts_with(&[0x1f, 0x8b]);
+    /// Where an entry's data goes while it is extracted: a JUnit file straight to its parser on
+    /// another thread (parsing overlaps inflating), anything else into memory.
+    fn begin(&mut self, relative: &Path, size: u64) -> Sink<'scope> {
+        self.kept += size;
+        if relative.extension().is_some_and(|e| e == "xml") {
+            let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
             let limits = self.limits;
             let parse = self.scope.spawn(move || {
+                let mut input = BufReader::new(ChunkReader {
+                    chunks: rx,
+                    current: Vec::new(),
+                    pos: 0,
+                });
+                let gzip = input.fill_buf().is_ok_and(|b| b.starts_with(&[0x1f, 0x8b]));
                 if gzip {
-                    e2e_junit::read(MultiGzDecoder::new(&bytes[..]), limits.junit)
+                    e2e_junit::read(MultiGzDecoder::new(input), limits.junit)
                 } else {
-                    e2e_junit::read(&bytes[..], limits.junit)
+                    e2e_junit::read(input, limits.junit)
                 }
             });
-            self.junits.insert(
-                relative.to_path_buf(),
-                PrefetchedJunit { size, gzip, parse },
-            );
+            Sink::Parser {
+                chunks: tx,
+                head: Vec::with_capacity(2),
+                size,
+                parse,
+            }
+        } else {
+            Sink::Memory(Vec::with_capacity(usize::try_from(size).unwrap_or(0)))
         }
+    }
+
+    /// Registers a completely extracted entry.
+    fn finish(&mut self, relative: &Path, sink: Sink<'scope>) {
+        match sink {
+            Sink::Parser {
+                chunks,
+                head,
+                size,
+                parse,
+            } => {
+                drop(chunks);
+                let gzip = head.starts_with(&[0x1f, 0x8b]);
+                self.junits.insert(
+                    relative.to_path_buf(),
+                    PrefetchedJunit { size, gzip, parse },
+                );
+            }
+            Sink::Memory(bytes) if relative == Path::new(SONOBUOY_YAML) => {
+                let size = bytes.len() as u64;
+                let parse = self.scope.spawn(move || parse_sonobuoy(&bytes));
+                self.sonobuoy = Some((size, parse));
+            }
+            Sink::Memory(bytes) => {
+                let summary = self.scope.spawn(move || read_ginkgo_summary(&bytes[..]));
+                self.logs.insert(relative.to_path_buf(), summary);
+            }
+        }
+    }
+}
+
+/// See [`Prefetch::begin`].
+enum Sink<'scope> {
+    Memory(Vec<u8>),
+    Parser {
+        chunks: std::sync::mpsc::Sender<Vec<u8>>,
+        /// The first two bytes (gzip or not).
+        head: Vec<u8>,
+        size: u64,
+        parse: std::thread::ScopedJoinHandle<'scope, Result<Parsed, JunitError>>,
+    },
+}
+
+impl Sink<'_> {
+    fn feed(&mut self, data: &[u8]) {
+        match self {
+            Sink::Memory(bytes) => bytes.extend_from_slice(data),
+            Sink::Parser { chunks, head, .. } => {
+                let missing = 2usize.saturating_sub(head.len()).min(data.len());
+                head.extend_from_slice(&data[..missing]);
+                // A parser that stopped early (an error) no longer listens: nothing to do.
+                let _ = chunks.send(data.to_vec());
+            }
+        }
+    }
+}
+
+/// The chunks an extraction sends, as one stream.
+struct ChunkReader {
+    chunks: std::sync::mpsc::Receiver<Vec<u8>>,
+    current: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.current.len() {
+            match self.chunks.recv() {
+                Ok(chunk) => {
+                    self.current = chunk;
+                    self.pos = 0;
+                }
+                // The sender is gone: the entry is complete (or extraction stopped).
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = (self.current.len() - self.pos).min(buf.len());
+        buf[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
     }
 }
 
@@ -545,7 +631,13 @@ impl CopyError {
 }
 
 /// Copies an entry's data into `out`; returns the number of bytes.
-fn copy_entry(data: &mut impl Read, out: &mut fs::File, target: &Path) -> Result<u64, CopyError> {
+/// Copies an entry's data into `out` (and `sink`); returns the number of bytes.
+fn copy_entry(
+    data: &mut impl Read,
+    out: &mut fs::File,
+    target: &Path,
+    mut sink: Option<&mut Sink<'_>>,
+) -> Result<u64, CopyError> {
     let mut buf = vec![0u8; 64 * 1024];
     let mut copied = 0u64;
     loop {
@@ -555,6 +647,9 @@ fn copy_entry(data: &mut impl Read, out: &mut fs::File, target: &Path) -> Result
         }
         out.write_all(&buf[..n])
             .map_err(|e| CopyError::Disk(io_err(target)(e)))?;
+        if let Some(sink) = sink.as_deref_mut() {
+            sink.feed(&buf[..n]);
+        }
         copied += n as u64;
     }
 }
@@ -850,7 +945,7 @@ fn read_junits(
     let junit_dir = Path::new(&files[0]).parent().unwrap_or(Path::new(""));
     let log_rel = junit_dir.join("e2e.log");
     let summary = match prefetch.logs.remove(&log_rel) {
-        Some(bytes) => Some(read_ginkgo_summary(&bytes[..]).map_err(io_err(&dir.join(&log_rel)))?),
+        Some(summary) => Some(join_helper(summary).map_err(io_err(&dir.join(&log_rel)))?),
         None => match open_regular(&dir.join(&log_rel))? {
             Some(log) => Some(read_ginkgo_summary(log).map_err(io_err(&dir.join(&log_rel)))?),
             None => None,
