@@ -395,9 +395,10 @@ fn extract_stream(
                     fs::create_dir_all(parent).map_err(io_err(parent))?;
                 }
                 let mut out = fs::File::create(&target).map_err(io_err(&target))?;
-                match prefetch.as_deref_mut().filter(|p| p.wants(&relative, size)) {
-                    Some(prefetch) => {
-                        let mut sink = prefetch.begin(&relative, size);
+                let prefetch = prefetch.as_deref_mut().filter(|p| p.wants(&relative, size));
+                let started = prefetch.and_then(|p| p.begin(&relative, size).map(|s| (p, s)));
+                match started {
+                    Some((prefetch, mut sink)) => {
                         let copied = copy_entry(&mut data, &mut out, &target, Some(&mut sink))
                             .map_err(|e| e.into_error(&broken))?;
                         // Only a complete entry is used (a truncated one is an error below).
@@ -448,6 +449,9 @@ fn extract_stream(
 /// Largest entry kept in memory for [`Prefetch`], and the most kept in all.
 const PREFETCH_MAX_ENTRY: u64 = 64 << 20;
 const PREFETCH_MAX_TOTAL: u64 = 256 << 20;
+/// Most JUnit files parsed while extracting (Ginkgo v1 writes one per parallel node); any others
+/// are read from disk afterwards.
+const PREFETCH_MAX_JUNITS: usize = 32;
 
 /// The files of a Sonobuoy archive that a verdict reads (JUnit files and `e2e.log` under
 /// `plugins/e2e/results`, `plugins/e2e/sonobuoy_results.yaml`), kept in memory as they are
@@ -460,6 +464,7 @@ struct Prefetch<'scope, 'env> {
     limits: Limits,
     kept: u64,
     junits: HashMap<PathBuf, PrefetchedJunit<'scope>>,
+    junits_started: usize,
     logs: HashMap<PathBuf, std::thread::ScopedJoinHandle<'scope, io::Result<GinkgoSummary>>>,
     sonobuoy: Option<(
         u64,
@@ -481,6 +486,7 @@ impl<'scope, 'env> Prefetch<'scope, 'env> {
             limits,
             kept: 0,
             junits: HashMap::new(),
+            junits_started: 0,
             logs: HashMap::new(),
             sonobuoy: None,
         }
@@ -490,20 +496,33 @@ impl<'scope, 'env> Prefetch<'scope, 'env> {
         let Some(name) = relative.to_str() else {
             return false;
         };
+        let in_results = name.starts_with("plugins/e2e/results/");
         let wanted = name == SONOBUOY_YAML
-            || (name.starts_with("plugins/e2e/results/")
-                && (name.ends_with(".xml") || name.ends_with("/e2e.log")));
+            || (in_results && name.ends_with("/e2e.log"))
+            || (in_results && name.ends_with(".xml") && self.junits_started < PREFETCH_MAX_JUNITS);
         wanted && size <= PREFETCH_MAX_ENTRY && self.kept + size <= PREFETCH_MAX_TOTAL
+    }
+
+    /// A helper thread, or `None` when the system has none to give (the caller then does
+    /// without: the file is read from disk later, as for a results directory).
+    fn spawn<T: Send + 'scope>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'scope,
+    ) -> Option<std::thread::ScopedJoinHandle<'scope, T>> {
+        std::thread::Builder::new()
+            .spawn_scoped(self.scope, work)
+            .ok()
     }
 
     /// Where an entry's data goes while it is extracted: a JUnit file straight to its parser on
     /// another thread (parsing overlaps inflating), anything else into memory.
-    fn begin(&mut self, relative: &Path, size: u64) -> Sink<'scope> {
+    fn begin(&mut self, relative: &Path, size: u64) -> Option<Sink<'scope>> {
         self.kept += size;
         if relative.extension().is_some_and(|e| e == "xml") {
+            self.junits_started += 1;
             let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
             let limits = self.limits;
-            let parse = self.scope.spawn(move || {
+            let parse = self.spawn(move || {
                 let mut input = BufReader::new(ChunkReader {
                     chunks: rx,
                     current: Vec::new(),
@@ -515,15 +534,17 @@ impl<'scope, 'env> Prefetch<'scope, 'env> {
                 } else {
                     e2e_junit::read(input, limits.junit)
                 }
-            });
-            Sink::Parser {
+            })?;
+            Some(Sink::Parser {
                 chunks: tx,
                 head: Vec::with_capacity(2),
                 size,
                 parse,
-            }
+            })
         } else {
-            Sink::Memory(Vec::with_capacity(usize::try_from(size).unwrap_or(0)))
+            Some(Sink::Memory(Vec::with_capacity(
+                usize::try_from(size).unwrap_or(0),
+            )))
         }
     }
 
@@ -545,12 +566,14 @@ impl<'scope, 'env> Prefetch<'scope, 'env> {
             }
             Sink::Memory(bytes) if relative == Path::new(SONOBUOY_YAML) => {
                 let size = bytes.len() as u64;
-                let parse = self.scope.spawn(move || parse_sonobuoy(&bytes));
-                self.sonobuoy = Some((size, parse));
+                self.sonobuoy = self
+                    .spawn(move || parse_sonobuoy(&bytes))
+                    .map(|parse| (size, parse));
             }
             Sink::Memory(bytes) => {
-                let summary = self.scope.spawn(move || read_ginkgo_summary(&bytes[..]));
-                self.logs.insert(relative.to_path_buf(), summary);
+                if let Some(summary) = self.spawn(move || read_ginkgo_summary(&bytes[..])) {
+                    self.logs.insert(relative.to_path_buf(), summary);
+                }
             }
         }
     }
@@ -853,12 +876,20 @@ fn load_dir_with<'scope, 'env>(
             (report, Ok(Some(join_helper(parse))))
         }
         None => {
-            let read = prefetch.scope.spawn(move || -> Result<_, ResultsError> {
+            let read_yaml = move || -> Result<_, ResultsError> {
                 Ok(read_small(&dir.join(SONOBUOY_YAML), MAX_METADATA_BYTES)?
                     .map(|bytes| parse_sonobuoy(&bytes)))
-            });
-            let report = read_junits(dir, source, &files, limits, &mut prefetch);
-            (report, join_helper(read))
+            };
+            match prefetch.spawn(read_yaml) {
+                Some(read) => {
+                    let report = read_junits(dir, source, &files, limits, &mut prefetch);
+                    (report, join_helper(read))
+                }
+                None => {
+                    let report = read_junits(dir, source, &files, limits, &mut prefetch);
+                    (report, read_yaml())
+                }
+            }
         }
     };
     finish(
