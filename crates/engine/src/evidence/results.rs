@@ -1460,6 +1460,53 @@ mod tests {
         );
     }
 
+    /// More JUnit files than are parsed during extraction: the rest are read from disk, and the
+    /// report is the same as from the extracted folder.
+    #[test]
+    fn many_junit_files_are_all_read() {
+        let files = PREFETCH_MAX_JUNITS + 8;
+        let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
+            Vec::new(),
+            flate2::Compression::fast(),
+        ));
+        for i in 0..files {
+            let xml = format!(
+                r#"<testsuite name="Kubernetes e2e suite" tests="1" failures="0" errors="0"><testcase name="[sig-node] spec {i}" classname="Kubernetes e2e suite" time="1"></testcase></testsuite>"#
+            );
+            let mut header = tar::Header::new_ustar();
+            header.set_size(xml.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            tar.append_data(
+                &mut header,
+                format!("plugins/e2e/results/global/junit_{i:02}.xml"),
+                xml.as_bytes(),
+            )
+            .unwrap();
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let archive = dir.path().join("many.tar.gz");
+        std::fs::write(&archive, tar.into_inner().unwrap().finish().unwrap()).unwrap();
+        let out = dir.path().join("out");
+        let from_archive = load(&archive, Some(&out), Limits::default()).unwrap();
+        let from_folder = load(&out, None, Limits::default()).unwrap();
+        let names = |r: &Results| -> Vec<String> {
+            let mut n: Vec<String> = r
+                .e2e
+                .as_ref()
+                .unwrap()
+                .tests
+                .iter()
+                .map(|t| t.name.clone())
+                .collect();
+            n.sort();
+            n
+        };
+        assert_eq!(names(&from_archive).len(), files);
+        assert_eq!(names(&from_archive), names(&from_folder));
+        assert_eq!(from_archive.junit_file, from_folder.junit_file);
+    }
+
     #[test]
     fn ginkgo_summaries_are_found_in_coloured_logs() {
         let log = "noise\n\x1b[1mRan 419 of 6731 Specs in 6509.5 seconds\x1b[0m\n\x1b[1;32mSUCCESS!\x1b[0m -- 419 Passed | 0 Failed | 0 Pending | 6312 Skipped\n";
