@@ -33,7 +33,7 @@ fn benches(c: &mut Criterion) {
     let ctx = ClusterContext {
         cni: Cni::from_flag("cilium").unwrap(),
         kubernetes: None,
-        today: chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(),
+        today: jiff::civil::date(2026, 11, 25),
     };
     let report = e2e_junit::parse(&xml).unwrap();
     let (_, conformance) = catalog.testcase("cncf-k8s-conformance").unwrap();

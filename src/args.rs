@@ -73,26 +73,126 @@ impl NarrowArgs {
     }
 }
 
-/// `6h`, `90m`, `45s`, or a bare number of minutes.
+/// The longest duration any flag takes: a year. Longer values would overflow the clock
+/// arithmetic of deadlines, and no run or upload is meant to take that long.
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// What a bare number means in a duration flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BareNumber {
+    /// `90` is 90 minutes (`--timeout`, `--stall-timeout` of `run` and `scs-check`, fleet config).
+    Minutes,
+    /// `60` is 60 seconds (`publish --timeout`, `release-data refresh --timeout`, which took
+    /// seconds before they took durations).
+    Seconds,
+}
+
+/// A duration such as `1h30m`, `90m`, `45s`, `2h 15m`, `1.5h` or `PT1H30M` (jiff's friendly and
+/// ISO 8601 formats; units from hours down), or a bare number of minutes. Zero, negative and
+/// sub-second durations and more than [`MAX_DURATION`] are refused; every error names the text.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
-        Some(i) => (&text[..i], &text[i..]),
-        None => (text, "m"),
+    parse_duration_as(text, BareNumber::Minutes)
+}
+
+/// [`parse_duration`], but a bare number is seconds.
+pub fn parse_duration_secs(text: &str) -> Result<Duration, String> {
+    parse_duration_as(text, BareNumber::Seconds)
+}
+
+/// [`parse_duration`] with the given meaning of a bare number.
+pub fn parse_duration_as(text: &str, bare: BareNumber) -> Result<Duration, String> {
+    let trimmed = text.trim();
+    let bare_name = match bare {
+        BareNumber::Minutes => "minutes",
+        BareNumber::Seconds => "seconds",
     };
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("invalid duration {text:?} (examples: 6h, 90m, 45s)"))?;
-    let secs = match unit {
-        "s" => Some(n),
-        "m" => n.checked_mul(60),
-        "h" => n.checked_mul(3600),
-        _ => return Err(format!("invalid duration unit in {text:?} (use s, m or h)")),
+    let too_long = || format!("duration {trimmed:?} is too long (at most 8760h, a year)");
+    let duration = if !trimmed.is_empty() && trimmed.bytes().all(|b| b.is_ascii_digit()) {
+        let n: u64 = trimmed.parse().map_err(|_| too_long())?;
+        let secs = match bare {
+            BareNumber::Minutes => n.checked_mul(60),
+            BareNumber::Seconds => Some(n),
+        };
+        Duration::from_secs(secs.ok_or_else(too_long)?)
+    } else {
+        let signed: jiff::SignedDuration = trimmed.parse().map_err(|e: jiff::Error| {
+            let reason = e.to_string();
+            if reason.contains("overflow") || reason.contains("too big") {
+                too_long()
+            } else {
+                format!(
+                    "invalid duration {trimmed:?} (examples: 1h30m, 90m, 45s, 2h 15m; a bare \
+                     number is {bare_name})"
+                )
+            }
+        })?;
+        if signed.is_negative() {
+            return Err(format!("duration {trimmed:?} is negative"));
+        }
+        Duration::try_from(signed).map_err(|_| too_long())?
     };
-    match secs {
-        Some(0) => Err("a duration must be positive".into()),
-        Some(s) => Ok(Duration::from_secs(s)),
-        None => Err(format!("duration {text:?} is too long")),
+    if duration.is_zero() {
+        return Err(format!("duration {trimmed:?} is zero; it must be positive"));
+    }
+    if duration < Duration::from_secs(1) {
+        return Err(format!(
+            "duration {trimmed:?} is shorter than a second (the smallest unit is 1s)"
+        ));
+    }
+    if duration > MAX_DURATION {
+        return Err(too_long());
+    }
+    Ok(duration)
+}
+
+#[cfg(test)]
+mod duration_tests {
+    use super::*;
+
+    fn secs(text: &str) -> u64 {
+        parse_duration(text)
+            .unwrap_or_else(|e| panic!("{text}: {e}"))
+            .as_secs()
+    }
+
+    #[test]
+    fn compound_and_bare_durations() {
+        assert_eq!(secs("1h30m"), 5400);
+        assert_eq!(secs("90m"), 5400);
+        assert_eq!(secs("45s"), 45);
+        assert_eq!(secs("2h 15m"), 8100);
+        assert_eq!(secs("1.5h"), 5400);
+        assert_eq!(secs("PT1H30M"), 5400);
+        assert_eq!(secs(" 6h "), 21600);
+        // A bare number keeps its old meaning: minutes here, seconds for publish/release-data.
+        assert_eq!(secs("90"), 5400);
+        assert_eq!(parse_duration_secs("60").unwrap().as_secs(), 60);
+        assert_eq!(parse_duration_secs("2m").unwrap().as_secs(), 120);
+    }
+
+    #[test]
+    fn bad_durations_name_the_text() {
+        for bad in [
+            "0",
+            "0s",
+            "0h0m",
+            "-5m",
+            "500ms",
+            "",
+            "abc",
+            "1d",
+            "5 parsecs",
+            "99999999999999999999h",
+            "99999999999999999999",
+            "9000000h",
+            "18446744073709551615",
+        ] {
+            let err = parse_duration(bad).unwrap_err();
+            assert!(err.contains(&format!("{:?}", bad.trim())), "{bad}: {err}");
+        }
+        assert!(parse_duration("9000000h").unwrap_err().contains("too long"));
+        assert!(parse_duration("0").unwrap_err().contains("positive"));
+        assert!(parse_duration("1d").unwrap_err().contains("examples"));
     }
 }
 

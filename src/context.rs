@@ -1,6 +1,6 @@
 //! Loading what every command needs: the catalog, the waivers and the cluster context.
 
-use chrono::NaiveDate;
+use jiff::civil::Date;
 use scs_conformance::definitions::builtin;
 use scs_conformance::definitions::catalog::{Catalog, SourceFile};
 use scs_conformance::definitions::waiver::{self, ClusterContext, Waiver};
@@ -57,8 +57,12 @@ pub fn cni(flag: Option<&str>) -> Result<Option<Cni>, Failure> {
 }
 
 /// The reference date for waiver expiry: `--date`, or today (UTC).
-pub fn today(date: Option<NaiveDate>) -> NaiveDate {
-    date.unwrap_or_else(|| chrono::Utc::now().date_naive())
+pub fn today(date: Option<Date>) -> Date {
+    date.unwrap_or_else(|| {
+        jiff::Timestamp::now()
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .date()
+    })
 }
 
 /// Builds the context waivers are judged in. A Kubernetes version that does not parse is
@@ -66,7 +70,7 @@ pub fn today(date: Option<NaiveDate>) -> NaiveDate {
 pub fn cluster_context(
     cni: Cni,
     kubernetes: Option<&str>,
-    today: NaiveDate,
+    today: Date,
 ) -> Result<ClusterContext, Failure> {
     let kubernetes = kubernetes
         .map(scs_conformance::version::kubernetes)

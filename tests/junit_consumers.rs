@@ -41,7 +41,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
-use chrono::{NaiveDate, TimeZone, Utc};
+use jiff::civil::date;
 use quick_xml::events::Event;
 use quick_xml::{Reader, XmlVersion};
 use scs_conformance::definitions::catalog::Catalog;
@@ -76,10 +76,10 @@ fn render(target: &str, fixture: &str, cni: Option<&str>) -> String {
         cni: cni.map(|c| Cni::from_flag(c).unwrap()),
         kubernetes_version: None,
     };
-    let today = NaiveDate::from_ymd_opt(2026, 8, 1).unwrap();
+    let today = date(2026, 8, 1);
     let mut cert =
         certify::certify_results(&catalog, &target, &waivers, &results, given, today).unwrap();
-    cert.generated_at = Utc.with_ymd_and_hms(2026, 8, 1, 12, 0, 0).unwrap();
+    cert.generated_at = "2026-08-01T12:00:00Z".parse().unwrap();
     reports::junit::render(&cert)
 }
 
@@ -92,7 +92,7 @@ fn documents() -> &'static BTreeMap<&'static str, String> {
             "verdict",
             "reading results.tar.gz: not a Sonobuoy results archive\n(no plugins/ folder)",
         );
-        error.generated_at = Utc.with_ymd_and_hms(2026, 8, 1, 12, 0, 0).unwrap();
+        error.generated_at = "2026-08-01T12:00:00Z".parse().unwrap();
         BTreeMap::from([
             ("netpol-fail.xml", render("scs-0219-v1", netpol, None)),
             (

@@ -14,8 +14,8 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use chrono::NaiveDate;
 use clap::Parser;
+use jiff::civil::Date;
 use k8s_openapi::api::core::v1::Node;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use scs_conformance::definitions::catalog::NativeCheck;
@@ -24,8 +24,8 @@ use scs_conformance::evidence::native::{self, ReleaseData, run_check};
 use scs_conformance::verdict::Verdict;
 use scs_conformance_cli::commands::release_data::{ReleaseDataArgs, run_with};
 
-fn d(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+fn d(s: &str) -> Date {
+    s.parse().unwrap()
 }
 
 fn fixture(name: &str) -> ReleaseData {

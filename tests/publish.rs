@@ -213,7 +213,8 @@ fn expect_401(result: Result<PublishOutcome, PublishError>, reason: &str) -> Pub
     }
 }
 
-// Log capture: everything our code (tracing) and ureq (log, bridged) emit, at TRACE.
+// Log capture: everything our code (tracing) and the HTTP and TLS crates (log, bridged) emit, at
+// TRACE.
 
 #[derive(Clone, Default)]
 struct LogBuffer(Arc<Mutex<Vec<u8>>>);
@@ -373,7 +374,7 @@ fn stores_report_then_answers_409_for_the_same_run_uuid() {
         key: s.key.clone(),
         auth_file: Some(s.write_report("tokenfile", &format!("{}\n", s.auth().header_value()))),
         format: None,
-        timeout: 30,
+        timeout: Duration::from_secs(30),
     };
     let (mut out, mut err) = (Vec::new(), Vec::new());
     assert_eq!(cli::run_with(&args, &mut out, &mut err), 0);
@@ -605,7 +606,7 @@ fn no_secret_in_any_output_error_or_log() {
         key: s.key.clone(),
         auth_file: Some(tokenfile.clone()),
         format: None,
-        timeout: 10,
+        timeout: Duration::from_secs(10),
     };
     let variants = vec![
         base.clone(), // stored

@@ -13,7 +13,7 @@ mod testenv;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use chrono::NaiveDate;
+use jiff::civil::date;
 use scs_conformance::definitions::catalog::Catalog;
 use scs_conformance::definitions::{builtin, waiver};
 use scs_conformance::evidence::cni::Cni;
@@ -382,7 +382,7 @@ fn protocol_rendering_of_certifications() {
             cni: Some(cni),
             kubernetes_version: Some("v1.33.1".into()),
         };
-        let today = NaiveDate::from_ymd_opt(2026, 8, 1).unwrap();
+        let today = date(2026, 8, 1);
         certify::certify_results(&catalog, &target, &waivers, &results, given, today).unwrap()
     };
     // Unknown CNI: the three ipBlock failures are not waived.

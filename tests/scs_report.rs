@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use chrono::NaiveDate;
+use jiff::civil::date;
 use scs_conformance::definitions::catalog::Catalog;
 use scs_conformance::definitions::{builtin, waiver};
 use scs_conformance::evidence::results::{self, Limits};
@@ -48,7 +48,7 @@ fn certify(catalog: &Catalog, target: &str, results_path: &Path) -> Certificatio
     let waivers = waiver::load(&builtin::waivers(), catalog).unwrap();
     let extract = tempfile::tempdir().unwrap();
     let results = results::load(results_path, Some(extract.path()), Limits::default()).unwrap();
-    let today = NaiveDate::from_ymd_opt(2026, 8, 1).unwrap();
+    let today = date(2026, 8, 1);
     certify::certify_results(
         catalog,
         &target,
@@ -81,10 +81,7 @@ fn context(target: &str) -> ReportContext {
         sections: None,
         forced_version: None,
         forced_tests: None,
-        checked_at: NaiveDate::from_ymd_opt(2026, 8, 1)
-            .unwrap()
-            .and_hms_micro_opt(3, 4, 5, 678_901)
-            .unwrap(),
+        checked_at: date(2026, 8, 1).at(3, 4, 5, 678_901_000),
     }
 }
 

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use chrono::{NaiveDate, TimeZone, Utc};
+use jiff::civil::date;
 use scs_conformance::definitions::catalog::Catalog;
 use scs_conformance::definitions::{builtin, waiver};
 use scs_conformance::evidence::cni::Cni;
@@ -83,10 +83,10 @@ fn certify(catalog: &Catalog, target: &str, fixture: &str, cni: Option<&str>) ->
         cni: cni.map(|c| Cni::from_flag(c).unwrap()),
         kubernetes_version: None,
     };
-    let today = NaiveDate::from_ymd_opt(2026, 8, 1).unwrap();
+    let today = date(2026, 8, 1);
     let mut cert =
         certify::certify_results(catalog, &target, &waivers, &results, given, today).unwrap();
-    cert.generated_at = Utc.with_ymd_and_hms(2026, 8, 1, 12, 0, 0).unwrap();
+    cert.generated_at = "2026-08-01T12:00:00Z".parse().unwrap();
     // The source path depends on the checkout; the file name does not.
     if let Some(r) = &mut cert.results {
         r.source = Path::new(&r.source)
@@ -125,10 +125,7 @@ fn all_renderers(name: &str, cert: &Certification, catalog: &Catalog) {
         sections: None,
         forced_version: None,
         forced_tests: None,
-        checked_at: NaiveDate::from_ymd_opt(2026, 8, 1)
-            .unwrap()
-            .and_hms_micro_opt(12, 0, 0, 123_456)
-            .unwrap(),
+        checked_at: date(2026, 8, 1).at(12, 0, 0, 123_456_000),
     };
     match scs::report::render(cert, catalog, &ctx) {
         Ok(report) => snapshot(&format!("{name}.report.yaml"), &mask_uuids(&report)),
@@ -182,6 +179,6 @@ fn the_abort_record_as_a_page() {
         "verdict",
         "/tmp/in/junit_01.xml: line 1: malformed XML: unexpected <b> \"x\" & 'y'",
     );
-    record.generated_at = Utc.with_ymd_and_hms(2026, 8, 1, 12, 0, 0).unwrap();
+    record.generated_at = "2026-08-01T12:00:00Z".parse().unwrap();
     snapshot("abort.report.html", &reports::html::render_error(&record));
 }

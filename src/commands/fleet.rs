@@ -60,7 +60,7 @@ pub fn run(defs: &Definitions, args: Args) -> Result<u8, Failure> {
         eprintln!("warning: {w}");
     }
     let catalog = context::catalog(defs)?;
-    let today = chrono::Local::now().date_naive();
+    let today = jiff::Zoned::now().date();
     let selection = Selection {
         preset: args.preset.clone(),
         subjects: args.subjects.clone(),

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use chrono::NaiveDate;
+use jiff::civil::Date;
 use scs_conformance::definitions::catalog::Check;
 use scs_conformance::definitions::inventory::Inventory;
 use scs_conformance::evidence::cni::Cni;
@@ -52,7 +52,7 @@ pub struct WaiverArgs {
     k8s_version: Option<String>,
     /// Judge expiry as of this date (YYYY-MM-DD) instead of today.
     #[arg(long, value_name = "DATE")]
-    date: Option<NaiveDate>,
+    date: Option<Date>,
 }
 
 pub fn waivers(defs: &Definitions, args: WaiverArgs) -> Result<u8, Failure> {

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use chrono::NaiveDate;
+use jiff::civil::Date;
 use scs_conformance::definitions::catalog::Check;
 use scs_conformance::definitions::inventory::Inventory;
 use scs_conformance::definitions::waiver;
@@ -32,7 +32,7 @@ pub struct Args {
     k8s_version: Option<String>,
     /// Judge waiver expiry as of this date (YYYY-MM-DD) instead of today.
     #[arg(long, value_name = "DATE")]
-    date: Option<NaiveDate>,
+    date: Option<Date>,
     /// List every selected spec, not just the counts and the waived ones.
     #[arg(long)]
     list: bool,

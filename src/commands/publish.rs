@@ -12,9 +12,21 @@ use scs_conformance::scs::publish::{
     BasicAuth, PublishError, PublishOptions, PublishOutcome, ReportFormat, publish, upload,
 };
 
-/// Longest `--timeout`: an upload is one small POST, and a deadline far in the future overflows
-/// the clock arithmetic of the HTTP client.
-pub const MAX_TIMEOUT_SECS: u64 = 3600;
+/// Longest `--timeout`: an upload is one small POST.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// `--timeout`: a duration up to an hour (`90s`, `2m`, `1m30s`); a bare number is seconds, as
+/// when the flag took only seconds.
+pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let d = crate::args::parse_duration_secs(text)?;
+    if d > MAX_TIMEOUT {
+        return Err(format!(
+            "timeout {:?} is longer than an hour (1h), the most an upload may take",
+            text.trim()
+        ));
+    }
+    Ok(d)
+}
 
 /// Arguments of `scs-conformance publish`. `Debug` redacts credentials in the URL.
 #[derive(Clone, clap::Args)]
@@ -43,10 +55,10 @@ pub struct PublishArgs {
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Option<FormatArg>,
 
-    /// Time budget for the upload in seconds (1 to 3600).
-    #[arg(long, value_name = "SECONDS", default_value_t = 60,
-          value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_SECS))]
-    pub timeout: u64,
+    /// Time budget for the whole upload, 1s to 1h (e.g. 90s, 2m, 1m30s; a bare number is
+    /// seconds).
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_timeout)]
+    pub timeout: Duration,
 }
 
 impl std::fmt::Debug for PublishArgs {
@@ -146,7 +158,7 @@ fn options(args: &PublishArgs) -> Result<PublishOptions, PublishError> {
         auth,
         format: args.format.map(Into::into),
         // Also bounded here for library callers that build PublishArgs without clap.
-        timeout: Duration::from_secs(args.timeout.clamp(1, MAX_TIMEOUT_SECS)),
+        timeout: args.timeout.clamp(Duration::from_secs(1), MAX_TIMEOUT),
     })
 }
 
@@ -177,7 +189,7 @@ mod tests {
         ]);
         assert_eq!(w.args.report, PathBuf::from("out/report.yaml"));
         assert_eq!(w.args.format, Some(FormatArg::Json));
-        assert_eq!(w.args.timeout, 60);
+        assert_eq!(w.args.timeout, Duration::from_secs(60));
     }
 
     #[test]
@@ -185,10 +197,22 @@ mod tests {
         let parse = |t: &str| {
             Wrapper::try_parse_from(["x", "r.yaml", "--url", "u", "--key", "k", "--timeout", t])
         };
-        for bad in ["0", "3601", "18446744073709551615", "-1"] {
+        for bad in ["0", "3601", "61m", "18446744073709551615", "-1", "0s", "1d"] {
             assert!(parse(bad).is_err(), "{bad}");
         }
-        assert_eq!(parse("3600").unwrap().args.timeout, 3600);
+        for (ok, secs) in [
+            ("3600", 3600),
+            ("1h", 3600),
+            ("90", 90),
+            ("1m30s", 90),
+            ("2m", 120),
+        ] {
+            assert_eq!(
+                parse(ok).unwrap().args.timeout,
+                Duration::from_secs(secs),
+                "{ok}"
+            );
+        }
     }
 
     #[test]
@@ -200,7 +224,7 @@ mod tests {
             key: dir.path().join("k"),
             auth_file: None,
             format: None,
-            timeout: 1,
+            timeout: Duration::from_secs(1),
         };
         let (mut out, mut err) = (Vec::new(), Vec::new());
         assert_eq!(

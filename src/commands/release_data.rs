@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use chrono::NaiveDate;
+use jiff::civil::Date;
 
 use scs_conformance::evidence::native::release_data::{self, Sources};
 use scs_conformance::evidence::native::version_policy;
@@ -45,12 +45,13 @@ pub struct RefreshArgs {
     /// End-of-life list (YAML, SCS's k8s-eol-data.yml format).
     #[arg(long, value_name = "URL", default_value_t = Sources::default().end_of_life)]
     pub eol_url: String,
-    /// Timeout per request, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
-    pub timeout: u64,
+    /// Timeout per request (e.g. 30s, 2m; a bare number is seconds).
+    #[arg(long, value_name = "DURATION", default_value = "30s",
+          value_parser = crate::args::parse_duration_secs)]
+    pub timeout: Duration,
     /// Date to stamp as generated_at (default: today, UTC).
     #[arg(long, value_name = "DATE")]
-    pub date: Option<NaiveDate>,
+    pub date: Option<Date>,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -59,7 +60,7 @@ pub struct ShowArgs {
     pub source: ReleaseDataSource,
     /// Judge staleness as of this date (default: today, UTC).
     #[arg(long, value_name = "DATE")]
-    pub date: Option<NaiveDate>,
+    pub date: Option<Date>,
 }
 
 /// Runs `release-data …` with stdout/stderr; returns the exit code (0 ok, 2 error).
@@ -69,7 +70,11 @@ pub fn run_stdio(args: &ReleaseDataArgs) -> u8 {
 
 /// Runs `release-data …`, writing to `out` / `err`.
 pub fn run_with(args: &ReleaseDataArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
-    let today_utc = || chrono::Utc::now().date_naive();
+    let today_utc = || {
+        jiff::Timestamp::now()
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .date()
+    };
     match &args.command {
         ReleaseDataCommand::Refresh(a) => {
             let sources = Sources {
@@ -77,7 +82,7 @@ pub fn run_with(args: &ReleaseDataArgs, out: &mut dyn Write, err: &mut dyn Write
                 cve_feed: a.cve_feed_url.clone(),
                 cve_record: a.cve_record_url.clone(),
                 end_of_life: a.eol_url.clone(),
-                timeout: Duration::from_secs(a.timeout),
+                timeout: a.timeout,
             };
             let today = a.date.unwrap_or_else(today_utc);
             let data = match release_data::refresh(&sources, today) {
@@ -123,7 +128,10 @@ pub fn run_with(args: &ReleaseDataArgs, out: &mut dyn Write, err: &mut dyn Write
                 out,
                 "generated_at: {} ({} days before {today})",
                 data.generated_at,
-                (today - data.generated_at).num_days()
+                scs_conformance::evidence::native::version_policy::days_between(
+                    today,
+                    data.generated_at
+                )
             );
             // One line per branch, newest first: those of the end-of-life list, and those that
             // only have releases (a new minor the list does not know yet).

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use chrono::NaiveDate;
+use jiff::civil::Date;
 use scs_conformance::definitions::builtin;
 use scs_conformance::definitions::catalog::Catalog;
 use scs_conformance::definitions::inventory::Inventory;
@@ -40,11 +40,12 @@ pub struct Args {
     /// Output directory: verdict.json, junit.xml, summary.md, report.html, results.
     #[arg(long, value_name = "DIR", default_value = "scs-results")]
     out: PathBuf,
-    /// Limit for the whole run, connecting and Sonobuoy runs included (e.g. 6h, 90m, 45s; a bare
-    /// number is minutes); cleanup after it takes at most 1 min more.
+    /// Limit for the whole run, connecting and Sonobuoy runs included (e.g. 6h, 1h30m, 90m, 45s;
+    /// a bare number is minutes); cleanup after it takes at most 1 min more.
     #[arg(long, value_name = "DURATION", default_value = "6h", value_parser = parse_duration)]
     timeout: Duration,
-    /// Abort a run whose status has not changed for this long (Sonobuoy updates it every 5 s).
+    /// Abort a run whose status has not changed for this long (Sonobuoy updates it every 5 s;
+    /// same syntax as --timeout).
     #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
     stall_timeout: Duration,
     /// Leave the last Sonobuoy run's objects in the cluster (for debugging); earlier runs of the
@@ -66,7 +67,7 @@ pub struct Args {
     inventory: Option<PathBuf>,
     /// Judge waiver expiry and release data as of this date (YYYY-MM-DD) instead of today.
     #[arg(long, value_name = "DATE")]
-    date: Option<NaiveDate>,
+    date: Option<Date>,
     #[command(flatten)]
     release_data: ReleaseDataSource,
     #[command(flatten)]
@@ -154,7 +155,8 @@ pub struct QuickArgs {
     /// Output directory: verdict.json, junit.xml, summary.md, results.
     #[arg(long, value_name = "DIR", default_value = "scs-results-quick")]
     out: PathBuf,
-    /// Limit for the whole run (e.g. 30m, 1h).
+    /// Limit for the whole run (e.g. 30m, 1h, 1h30m; a bare number is minutes; same syntax as
+    /// `run --timeout`).
     #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_duration)]
     timeout: Duration,
     /// Leave the Sonobuoy run's objects in the cluster (for `status`, `logs`, `retrieve`).

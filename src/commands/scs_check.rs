@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use chrono::NaiveDate;
+use jiff::civil::Date;
 use scs_conformance::definitions::catalog::{Catalog, Check, E2eCheck};
 use scs_conformance::definitions::inventory::Inventory;
 use scs_conformance::definitions::waiver::{self, ClusterContext, Waiver};
@@ -87,16 +87,16 @@ pub struct Args {
     /// run_sonobuoy.py's `sonobuoy delete --wait` does).
     #[arg(short = 'n', long, value_name = "NS", default_value = sonobuoy::DEFAULT_NAMESPACE)]
     namespace: String,
-    /// Limit for the whole check, connecting included (e.g. 6h, 90m; a bare number is
-    /// minutes); Sonobuoy's `--timeout` in -a overrides it.
+    /// Limit for the whole check, connecting included (e.g. 6h, 1h30m, 90m, 45s; a bare number
+    /// is minutes); Sonobuoy's `--timeout` (seconds) in -a overrides it.
     #[arg(long, value_name = "DURATION", default_value = "6h", value_parser = parse_duration)]
     timeout: Duration,
-    /// Abort a run whose status has not changed for this long.
+    /// Abort a run whose status has not changed for this long (same syntax as --timeout).
     #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
     stall_timeout: Duration,
     /// Judge waiver expiry and release data as of this date (YYYY-MM-DD) instead of today.
     #[arg(long, value_name = "DATE")]
-    date: Option<NaiveDate>,
+    date: Option<Date>,
     #[command(flatten)]
     release_data: ReleaseDataSource,
 }

@@ -3,7 +3,7 @@
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
-use chrono::NaiveDate;
+use jiff::civil::Date;
 use scs_conformance::evidence::results::{self, Limits};
 use scs_conformance::exit_codes::native as exit;
 use scs_conformance::reports::{self, ErrorRecord, OutDir};
@@ -39,7 +39,7 @@ pub struct Args {
     k8s_version: Option<String>,
     /// Judge waiver expiry as of this date (YYYY-MM-DD) instead of today.
     #[arg(long, value_name = "DATE")]
-    date: Option<NaiveDate>,
+    date: Option<Date>,
     /// Output directory for verdict.json, junit.xml, summary.md, report.html and extracted results.
     #[arg(long, value_name = "DIR", default_value = "scs-results")]
     out: PathBuf,
@@ -117,7 +117,7 @@ fn evaluate(defs: &Definitions, args: &Args, out: &OutDir) -> Result<(u8, String
     if let Some(mut ctx) = args.report.context(args.version.as_deref()) {
         // The report is dated by its evidence, not by when it was judged.
         let age = EvidenceTime::of(&results)
-            .check(chrono::Utc::now(), args.allow_old_evidence)
+            .check(jiff::Timestamp::now(), args.allow_old_evidence)
             .map_err(Failure::input)?;
         ctx.checked_at = age.checked_at;
         if let Some(w) = age.warning {

@@ -596,7 +596,7 @@ mod tests {
             ),
             (
                 "[subjects.a]\ntimeout = \"6x\"\n",
-                "cfg/config.toml:2:11: subjects.a.timeout: invalid duration unit",
+                "cfg/config.toml:2:11: subjects.a.timeout: invalid duration \"6x\"",
             ),
             (
                 "[subjects.a]\nargs = \"--date\"\n",

@@ -20,7 +20,7 @@ pub mod summary;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use chrono::{Datelike, NaiveDate, Weekday};
+use jiff::civil::{Date, Weekday};
 
 use config::{Config, ConfigProblem, Subject};
 use scs_conformance::definitions::catalog::{Catalog, Lifetime, Target};
@@ -90,13 +90,13 @@ fn split_list(values: &[String]) -> Vec<String> {
 }
 
 /// `--section`: a comma-separated list, or `.auto` as in `scs-test-runner.py` (PR #1142).
-pub fn sections(section: Option<&str>, today: NaiveDate) -> Option<Vec<String>> {
+pub fn sections(section: Option<&str>, today: Date) -> Option<Vec<String>> {
     let s = section?.trim();
     if s.is_empty() {
         return None;
     }
     if s == ".auto" {
-        let list = if today.weekday() == Weekday::Sat {
+        let list = if today.weekday() == Weekday::Saturday {
             "light,medium,heavy"
         } else {
             "light,medium"
@@ -111,7 +111,7 @@ pub fn select(
     config: &Config,
     catalog: &Catalog,
     sel: &Selection,
-    today: NaiveDate,
+    today: Date,
 ) -> Result<Plan, Vec<ConfigProblem>> {
     let problem = |key: &str, message: String| ConfigProblem {
         file: config.file.clone(),
@@ -312,7 +312,7 @@ pub struct JobOutcome {
     pub verdict: Verdict,
     /// Relative to the fleet's output directory.
     pub dir: PathBuf,
-    pub started: chrono::NaiveDateTime,
+    pub started: jiff::civil::DateTime,
     pub seconds: f64,
     pub timed_out: bool,
     pub interrupted: bool,
@@ -378,8 +378,8 @@ mod tests {
     use super::*;
     use std::path::Path;
 
-    fn today() -> NaiveDate {
-        NaiveDate::from_ymd_opt(2026, 12, 2).unwrap() // a Wednesday
+    fn today() -> Date {
+        jiff::civil::date(2026, 12, 2) // a Wednesday
     }
 
     fn scs_config() -> Config {
@@ -400,7 +400,7 @@ mod tests {
             sections(Some(".auto"), today()).unwrap(),
             vec!["light", "medium"]
         );
-        let sat = NaiveDate::from_ymd_opt(2026, 12, 5).unwrap();
+        let sat = jiff::civil::date(2026, 12, 5);
         assert_eq!(
             sections(Some(".auto"), sat).unwrap(),
             vec!["light", "medium", "heavy"]

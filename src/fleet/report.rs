@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use chrono::NaiveDate;
+use jiff::civil::Date;
 
 use scs_conformance::scs::report::{timestamp, yaml_list, yaml_quote};
 
@@ -18,7 +18,7 @@ pub fn render(
     job: &JobOutcome,
     argv: &[String],
     sections: Option<&[String]>,
-    reference_date: NaiveDate,
+    reference_date: Date,
 ) -> String {
     let mut y = String::new();
     y.push_str("---\n");
@@ -27,7 +27,7 @@ pub fn render(
     let _ = writeln!(y, "  name: {}", yaml_quote(&job.scope.name));
     let _ = writeln!(y, "  url: {}", yaml_quote(&job.scope.url));
     let _ = writeln!(y, "checked_at: {}", timestamp(&job.started));
-    let _ = writeln!(y, "reference_date: {}", reference_date.format("%Y-%m-%d"));
+    let _ = writeln!(y, "reference_date: {}", reference_date.strftime("%Y-%m-%d"));
     let _ = writeln!(y, "subject: {}", yaml_quote(&job.subject));
     y.push_str("run:\n");
     let _ = writeln!(
@@ -124,10 +124,7 @@ mod tests {
             ],
             verdict: Verdict::Abort,
             dir: PathBuf::from("s/scope"),
-            started: NaiveDate::from_ymd_opt(2026, 12, 2)
-                .unwrap()
-                .and_hms_opt(3, 4, 5)
-                .unwrap(),
+            started: jiff::civil::date(2026, 12, 2).at(3, 4, 5, 0),
             seconds: 1.0,
             timed_out: false,
             interrupted: false,
@@ -137,7 +134,7 @@ mod tests {
             &job,
             &["scs-conformance".into(), "fleet".into()],
             Some(&["light".to_string()]),
-            NaiveDate::from_ymd_opt(2026, 12, 2).unwrap(),
+            jiff::civil::date(2026, 12, 2),
         );
         assert!(y.starts_with("---\nspec:\n  uuid: \"1fffebe6-"), "{y}");
         assert!(y.contains("checked_at: 2026-12-02 03:04:05\n"), "{y}");

@@ -123,7 +123,7 @@ fn not_run(job: &Job, reason: &str, interrupted: bool) -> JobOutcome {
         verdict: JobOutcome::rollup(&testcases),
         testcases,
         dir,
-        started: chrono::Local::now().naive_local(),
+        started: jiff::Zoned::now().datetime(),
         seconds: 0.0,
         timed_out: false,
         interrupted,
@@ -160,7 +160,7 @@ async fn run_job(
         return not_run(job, "interrupted before it started", true);
     }
     let name = format!("{} {}", job.subject.name, job.scope.id);
-    let started = chrono::Local::now().naive_local();
+    let started = jiff::Zoned::now().datetime();
     let t0 = Instant::now();
     let limit = job.subject.timeout;
     let deadline = tokio::time::Instant::now() + limit;

@@ -182,7 +182,7 @@ pub fn json(jobs: &[JobOutcome], wall_seconds: f64, workers: usize) -> serde_jso
             "scope": j.scope.id,
             "verdict": j.verdict.as_str(),
             "dir": j.dir,
-            "started": j.started.format("%Y-%m-%dT%H:%M:%S%.6f").to_string(),
+            "started": j.started.strftime("%Y-%m-%dT%H:%M:%S%.6f").to_string(),
             "seconds": j.seconds,
             "timed_out": j.timed_out,
             "interrupted": j.interrupted,

@@ -27,6 +27,7 @@
 pub mod definitions;
 pub mod evidence;
 pub mod exit_codes;
+pub mod http;
 pub mod reports;
 pub mod run;
 pub mod scs;

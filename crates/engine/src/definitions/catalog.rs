@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 
-use chrono::NaiveDate;
+use jiff::civil::Date;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
@@ -176,7 +176,7 @@ pub struct Module {
 #[derive(Debug, Clone)]
 pub struct ScopeVersion {
     pub version: String,
-    pub stabilized_at: Option<NaiveDate>,
+    pub stabilized_at: Option<Date>,
     /// Module ids, all present in the catalog.
     pub include: Vec<String>,
 }
@@ -624,6 +624,6 @@ struct RawScope {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawScopeVersion {
     version: Spanned<String>,
-    stabilized_at: Option<NaiveDate>,
+    stabilized_at: Option<Date>,
     include: Vec<Spanned<String>>,
 }

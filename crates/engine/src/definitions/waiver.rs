@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use chrono::NaiveDate;
+use jiff::civil::Date;
 use regex::Regex;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
@@ -67,7 +67,7 @@ pub struct Waiver {
     pub reason: String,
     pub tracking: Option<String>,
     /// Last day on which the waiver applies. `None` only for SCS `okToFail` entries.
-    pub expires: Option<NaiveDate>,
+    pub expires: Option<Date>,
     pub kubernetes: Option<semver::VersionReq>,
     pub cni_version: Option<semver::VersionReq>,
     /// Where it was defined (`waivers/cilium.yaml:12:5`).
@@ -94,7 +94,7 @@ pub struct ClusterContext {
     pub cni: Cni,
     /// `major.minor.patch`, without vendor suffixes.
     pub kubernetes: Option<semver::Version>,
-    pub today: NaiveDate,
+    pub today: Date,
 }
 
 impl Waiver {
@@ -406,7 +406,7 @@ struct RawWaiver {
     test: Spanned<String>,
     reason: String,
     tracking: Spanned<String>,
-    expires: NaiveDate,
+    expires: Date,
     kubernetes: Option<Spanned<String>>,
     cni_version: Option<Spanned<String>>,
 }

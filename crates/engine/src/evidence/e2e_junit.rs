@@ -1004,7 +1004,7 @@ impl<R: BufRead> BufRead for LineCounter<R> {
     fn consume(&mut self, amt: usize) {
         if let Ok(buf) = self.inner.fill_buf() {
             let amt = amt.min(buf.len());
-            for (i, _) in buf[..amt].iter().enumerate().filter(|(_, b)| **b == b'\n') {
+            for i in memchr::memchr_iter(b'\n', &buf[..amt]) {
                 self.newlines += 1;
                 if self.recent.len() == RECENT_NEWLINES {
                     self.recent.pop_front();

@@ -24,12 +24,13 @@ use std::path::{Component, Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use crate::evidence::cni::Workload;
 use crate::evidence::e2e_junit::{
     self, E2eReport, JunitError, Parsed, RawCounts, ReadLimits, TestResult,
 };
+
+mod summary_yaml;
 
 /// What kind of input the results came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -39,6 +40,9 @@ pub enum ResultsKind {
     Directory,
     Junit,
 }
+
+/// Sonobuoy's own summary of the e2e plugin's results.
+const SONOBUOY_YAML: &str = "plugins/e2e/sonobuoy_results.yaml";
 
 /// Bounds on what an input may unpack to and what is read into memory.
 #[derive(Debug, Clone, Copy)]
@@ -192,8 +196,13 @@ pub fn load(
                     (tmp.path().to_path_buf(), Some(tmp))
                 }
             };
-            extract_stream(path, gzip, &dir, limits)?;
-            let mut results = load_dir(&dir, path, ResultsKind::Tarball, limits)?;
+            // What the verdict reads is kept in memory while extracting, and its parsing starts on
+            // other threads as soon as it is out of the stream, while the rest is extracted.
+            let mut results = std::thread::scope(|scope| {
+                let mut prefetch = Prefetch::new(scope, limits);
+                extract_stream(path, gzip, &dir, limits, Some(&mut prefetch))?;
+                load_dir_with(&dir, path, ResultsKind::Tarball, limits, prefetch)
+            })?;
             results.extracted_to = extract_to.map(Path::to_path_buf);
             Ok(results)
         }
@@ -301,7 +310,7 @@ fn read_junit(file: fs::File, gzip: bool, limits: Limits) -> Result<Parsed, Juni
 
 /// Extracts a `.tar.gz` safely into `dest` (created if missing).
 pub fn extract(archive: &Path, dest: &Path, limits: Limits) -> Result<(), ResultsError> {
-    extract_stream(archive, true, dest, limits)
+    extract_stream(archive, true, dest, limits, None)
 }
 
 fn extract_stream(
@@ -309,6 +318,7 @@ fn extract_stream(
     gzip: bool,
     dest: &Path,
     limits: Limits,
+    mut prefetch: Option<&mut Prefetch<'_, '_>>,
 ) -> Result<(), ResultsError> {
     let file = io::BufReader::new(fs::File::open(archive).map_err(io_err(archive))?);
     fs::create_dir_all(dest).map_err(io_err(dest))?;
@@ -323,8 +333,10 @@ fn extract_stream(
     };
     let mut tar = tar::Archive::new(stream);
     let (mut entries, mut total) = (0u64, 0u64);
-    // Each file's entry number and content hash, to catch an entry path that occurs twice.
-    let mut seen: HashMap<PathBuf, (u64, [u8; 32])> = HashMap::new();
+    // Each file's entry number, to catch an entry path that occurs twice. A second copy is
+    // compared with the first one on disk (rather than hashing every entry: duplicates are rare,
+    // and hashing all of a 13 MB archive was a noticeable share of a verdict).
+    let mut seen: HashMap<PathBuf, u64> = HashMap::new();
     for entry in tar.entries().map_err(broken)? {
         let mut entry = entry.map_err(broken)?;
         entries += 1;
@@ -375,52 +387,54 @@ fn extract_stream(
             )));
         }
         let earlier = seen.get(&relative).copied();
-        let mut out = match earlier {
-            // A second copy is only hashed: the first stays, unless the two differ (error).
-            Some(_) => None,
+        // `take` guards against a header that understates the data.
+        let mut data = (&mut entry).take(limits.max_file_bytes + 1);
+        let copied = match earlier {
             None => {
                 if let Some(parent) = target.parent() {
                     fs::create_dir_all(parent).map_err(io_err(parent))?;
                 }
-                Some(fs::File::create(&target).map_err(io_err(&target))?)
+                let mut out = fs::File::create(&target).map_err(io_err(&target))?;
+                let prefetch = prefetch.as_deref_mut().filter(|p| p.wants(&relative, size));
+                let started = prefetch.and_then(|p| p.begin(&relative, size).map(|s| (p, s)));
+                match started {
+                    Some((prefetch, mut sink)) => {
+                        let copied = copy_entry(&mut data, &mut out, &target, Some(&mut sink))
+                            .map_err(|e| e.into_error(&broken))?;
+                        // Only a complete entry is used (a truncated one is an error below).
+                        if copied == size {
+                            prefetch.finish(&relative, sink);
+                        }
+                        copied
+                    }
+                    None => copy_entry(&mut data, &mut out, &target, None)
+                        .map_err(|e| e.into_error(&broken))?,
+                }
+            }
+            // A second copy must equal the first, which stays.
+            Some(first) => {
+                let on_disk = fs::File::open(&target).map_err(io_err(&target))?;
+                let (copied, same) = compare_entry(&mut data, on_disk, &target)
+                    .map_err(|e| e.into_error(&broken))?;
+                if !same {
+                    return Err(ResultsError::DuplicateEntry {
+                        archive: archive.to_path_buf(),
+                        entry: name,
+                        first,
+                        second: entries,
+                    });
+                }
+                copied
             }
         };
-        // `take` guards against a header that understates the data.
-        let mut data = (&mut entry).take(limits.max_file_bytes + 1);
-        let mut hasher = Sha256::new();
-        let mut buf = vec![0u8; 64 * 1024];
-        let mut copied = 0u64;
-        loop {
-            let n = data.read(&mut buf).map_err(broken)?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-            if let Some(out) = out.as_mut() {
-                out.write_all(&buf[..n]).map_err(io_err(&target))?;
-            }
-            copied += n as u64;
-        }
         if copied != size {
             return Err(ResultsError::Archive {
                 archive: archive.to_path_buf(),
                 why: format!("entry {name:?} is truncated ({copied} of {size} bytes)"),
             });
         }
-        let hash: [u8; 32] = hasher.finalize().into();
-        match earlier {
-            Some((first, h)) if h != hash => {
-                return Err(ResultsError::DuplicateEntry {
-                    archive: archive.to_path_buf(),
-                    entry: name,
-                    first,
-                    second: entries,
-                });
-            }
-            Some(_) => {}
-            None => {
-                seen.insert(relative, (entries, hash));
-            }
+        if earlier.is_none() {
+            seen.insert(relative, entries);
         }
     }
     if entries == 0 {
@@ -430,6 +444,274 @@ fn extract_stream(
         });
     }
     Ok(())
+}
+
+/// Largest entry kept in memory for [`Prefetch`], and the most kept in all.
+const PREFETCH_MAX_ENTRY: u64 = 64 << 20;
+const PREFETCH_MAX_TOTAL: u64 = 256 << 20;
+/// Most JUnit files parsed while extracting (Ginkgo v1 writes one per parallel node); any others
+/// are read from disk afterwards.
+const PREFETCH_MAX_JUNITS: usize = 32;
+
+/// The files of a Sonobuoy archive that a verdict reads (JUnit files and `e2e.log` under
+/// `plugins/e2e/results`, `plugins/e2e/sonobuoy_results.yaml`), kept in memory as they are
+/// extracted: the JUnit and YAML parsers start on their own threads at once, while extraction
+/// goes on, and nothing is read back from disk. Files it did not keep are read from disk as
+/// for a results directory, with the same checks; what it kept is the first copy of a path, the
+/// one left on disk.
+struct Prefetch<'scope, 'env> {
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    limits: Limits,
+    kept: u64,
+    junits: HashMap<PathBuf, PrefetchedJunit<'scope>>,
+    junits_started: usize,
+    logs: HashMap<PathBuf, std::thread::ScopedJoinHandle<'scope, io::Result<GinkgoSummary>>>,
+    sonobuoy: Option<(
+        u64,
+        std::thread::ScopedJoinHandle<'scope, Result<SonobuoyItem, String>>,
+    )>,
+}
+
+/// A JUnit file kept in memory: its size, whether it is gzip, and its parse.
+struct PrefetchedJunit<'scope> {
+    size: u64,
+    gzip: bool,
+    parse: std::thread::ScopedJoinHandle<'scope, Result<Parsed, JunitError>>,
+}
+
+impl<'scope, 'env> Prefetch<'scope, 'env> {
+    fn new(scope: &'scope std::thread::Scope<'scope, 'env>, limits: Limits) -> Self {
+        Prefetch {
+            scope,
+            limits,
+            kept: 0,
+            junits: HashMap::new(),
+            junits_started: 0,
+            logs: HashMap::new(),
+            sonobuoy: None,
+        }
+    }
+
+    fn wants(&self, relative: &Path, size: u64) -> bool {
+        let Some(name) = relative.to_str() else {
+            return false;
+        };
+        let in_results = name.starts_with("plugins/e2e/results/");
+        let wanted = name == SONOBUOY_YAML
+            || (in_results && name.ends_with("/e2e.log"))
+            || (in_results && name.ends_with(".xml") && self.junits_started < PREFETCH_MAX_JUNITS);
+        wanted && size <= PREFETCH_MAX_ENTRY && self.kept + size <= PREFETCH_MAX_TOTAL
+    }
+
+    /// A helper thread, or `None` when the system has none to give (the caller then does
+    /// without: the file is read from disk later, as for a results directory).
+    fn spawn<T: Send + 'scope>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'scope,
+    ) -> Option<std::thread::ScopedJoinHandle<'scope, T>> {
+        std::thread::Builder::new()
+            .spawn_scoped(self.scope, work)
+            .ok()
+    }
+
+    /// Where an entry's data goes while it is extracted: a JUnit file straight to its parser on
+    /// another thread (parsing overlaps inflating), anything else into memory.
+    fn begin(&mut self, relative: &Path, size: u64) -> Option<Sink<'scope>> {
+        self.kept += size;
+        if relative.extension().is_some_and(|e| e == "xml") {
+            self.junits_started += 1;
+            let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+            let limits = self.limits;
+            let parse = self.spawn(move || {
+                let mut input = BufReader::new(ChunkReader {
+                    chunks: rx,
+                    current: Vec::new(),
+                    pos: 0,
+                });
+                let gzip = input.fill_buf().is_ok_and(|b| b.starts_with(&[0x1f, 0x8b]));
+                if gzip {
+                    e2e_junit::read(MultiGzDecoder::new(input), limits.junit)
+                } else {
+                    e2e_junit::read(input, limits.junit)
+                }
+            })?;
+            Some(Sink::Parser {
+                chunks: tx,
+                head: Vec::with_capacity(2),
+                size,
+                parse,
+            })
+        } else {
+            Some(Sink::Memory(Vec::with_capacity(
+                usize::try_from(size).unwrap_or(0),
+            )))
+        }
+    }
+
+    /// Registers a completely extracted entry.
+    fn finish(&mut self, relative: &Path, sink: Sink<'scope>) {
+        match sink {
+            Sink::Parser {
+                chunks,
+                head,
+                size,
+                parse,
+            } => {
+                drop(chunks);
+                let gzip = head.starts_with(&[0x1f, 0x8b]);
+                self.junits.insert(
+                    relative.to_path_buf(),
+                    PrefetchedJunit { size, gzip, parse },
+                );
+            }
+            Sink::Memory(bytes) if relative == Path::new(SONOBUOY_YAML) => {
+                let size = bytes.len() as u64;
+                self.sonobuoy = self
+                    .spawn(move || parse_sonobuoy(&bytes))
+                    .map(|parse| (size, parse));
+            }
+            Sink::Memory(bytes) => {
+                if let Some(summary) = self.spawn(move || read_ginkgo_summary(&bytes[..])) {
+                    self.logs.insert(relative.to_path_buf(), summary);
+                }
+            }
+        }
+    }
+}
+
+/// See [`Prefetch::begin`].
+enum Sink<'scope> {
+    Memory(Vec<u8>),
+    Parser {
+        chunks: std::sync::mpsc::Sender<Vec<u8>>,
+        /// The first two bytes (gzip or not).
+        head: Vec<u8>,
+        size: u64,
+        parse: std::thread::ScopedJoinHandle<'scope, Result<Parsed, JunitError>>,
+    },
+}
+
+impl Sink<'_> {
+    fn feed(&mut self, data: &[u8]) {
+        match self {
+            Sink::Memory(bytes) => bytes.extend_from_slice(data),
+            Sink::Parser { chunks, head, .. } => {
+                let missing = 2usize.saturating_sub(head.len()).min(data.len());
+                head.extend_from_slice(&data[..missing]);
+                // A parser that stopped early (an error) no longer listens: nothing to do.
+                let _ = chunks.send(data.to_vec());
+            }
+        }
+    }
+}
+
+/// The chunks an extraction sends, as one stream.
+struct ChunkReader {
+    chunks: std::sync::mpsc::Receiver<Vec<u8>>,
+    current: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.current.len() {
+            match self.chunks.recv() {
+                Ok(chunk) => {
+                    self.current = chunk;
+                    self.pos = 0;
+                }
+                // The sender is gone: the entry is complete (or extraction stopped).
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = (self.current.len() - self.pos).min(buf.len());
+        buf[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// Joins a helper thread; a panic there is re-raised here, as it would be without the thread.
+fn join_helper<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|payload| std::panic::resume_unwind(payload))
+}
+
+/// A failure while copying or comparing one entry: reading the archive, or the file on disk.
+enum CopyError {
+    Archive(io::Error),
+    Disk(ResultsError),
+}
+
+impl CopyError {
+    fn into_error(self, broken: &dyn Fn(io::Error) -> ResultsError) -> ResultsError {
+        match self {
+            CopyError::Archive(e) => broken(e),
+            CopyError::Disk(e) => e,
+        }
+    }
+}
+
+/// Copies an entry's data into `out`; returns the number of bytes.
+/// Copies an entry's data into `out` (and `sink`); returns the number of bytes.
+fn copy_entry(
+    data: &mut impl Read,
+    out: &mut fs::File,
+    target: &Path,
+    mut sink: Option<&mut Sink<'_>>,
+) -> Result<u64, CopyError> {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut copied = 0u64;
+    loop {
+        let n = data.read(&mut buf).map_err(CopyError::Archive)?;
+        if n == 0 {
+            return Ok(copied);
+        }
+        out.write_all(&buf[..n])
+            .map_err(|e| CopyError::Disk(io_err(target)(e)))?;
+        if let Some(sink) = sink.as_deref_mut() {
+            sink.feed(&buf[..n]);
+        }
+        copied += n as u64;
+    }
+}
+
+/// Reads an entry's data to its end and tells whether it equals the file `first` (the first copy
+/// of the same path); returns the number of bytes read and the answer.
+fn compare_entry(
+    data: &mut impl Read,
+    first: fs::File,
+    target: &Path,
+) -> Result<(u64, bool), CopyError> {
+    let mut first = BufReader::new(first);
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut theirs = vec![0u8; 64 * 1024];
+    let (mut copied, mut same) = (0u64, true);
+    loop {
+        let n = data.read(&mut buf).map_err(CopyError::Archive)?;
+        if n == 0 {
+            break;
+        }
+        copied += n as u64;
+        if same {
+            let got = &mut theirs[..n];
+            match first.read_exact(got) {
+                Ok(()) => same = got == &buf[..n],
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => same = false,
+                Err(e) => return Err(CopyError::Disk(io_err(target)(e))),
+            }
+        }
+    }
+    if same {
+        // The first copy must not be longer either.
+        let mut rest = [0u8; 1];
+        same = first
+            .read(&mut rest)
+            .map_err(|e| CopyError::Disk(io_err(target)(e)))?
+            == 0;
+    }
+    Ok((copied, same))
 }
 
 /// A path that stays inside the extraction directory, or why not.
@@ -542,6 +824,19 @@ fn load_dir(
     kind: ResultsKind,
     limits: Limits,
 ) -> Result<Results, ResultsError> {
+    std::thread::scope(|scope| {
+        load_dir_with(dir, source, kind, limits, Prefetch::new(scope, limits))
+    })
+}
+
+/// [`load_dir`] with the files that extraction kept in memory (see [`Prefetch`]).
+fn load_dir_with<'scope, 'env>(
+    dir: &'env Path,
+    source: &Path,
+    kind: ResultsKind,
+    limits: Limits,
+    mut prefetch: Prefetch<'scope, 'env>,
+) -> Result<Results, ResultsError> {
     let kubernetes_version = read_small(&dir.join("serverversion.json"), MAX_METADATA_BYTES)?
         .and_then(|b| serde_json::from_slice::<ServerVersion>(&b).ok())
         .map(|v| v.git_version);
@@ -569,8 +864,93 @@ fn load_dir(
             max: limits.max_junit_files,
         });
     }
+    // Sonobuoy's summary (4 MB of YAML for a full conformance listing) is parsed on a second
+    // thread while this one reads the JUnit: the two are independent until compared.
+    let prefetched = match prefetch.sonobuoy.take() {
+        Some((size, parse)) if size <= MAX_METADATA_BYTES => Some(parse),
+        _ => None,
+    };
+    let (report, sonobuoy) = match prefetched {
+        Some(parse) => {
+            let report = read_junits(dir, source, &files, limits, &mut prefetch);
+            (report, Ok(Some(join_helper(parse))))
+        }
+        None => {
+            let read_yaml = move || -> Result<_, ResultsError> {
+                Ok(read_small(&dir.join(SONOBUOY_YAML), MAX_METADATA_BYTES)?
+                    .map(|bytes| parse_sonobuoy(&bytes)))
+            };
+            match prefetch.spawn(read_yaml) {
+                Some(read) => {
+                    let report = read_junits(dir, source, &files, limits, &mut prefetch);
+                    (report, join_helper(read))
+                }
+                None => {
+                    let report = read_junits(dir, source, &files, limits, &mut prefetch);
+                    (report, read_yaml())
+                }
+            }
+        }
+    };
+    finish(
+        report,
+        sonobuoy,
+        source,
+        kind,
+        &files,
+        kubernetes_version,
+        workloads,
+    )
+}
+
+/// The results from the JUnit report and Sonobuoy's summary, checked against each other.
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    report: Result<(E2eReport, Vec<(String, RawCounts)>), ResultsError>,
+    sonobuoy: Result<Option<Result<SonobuoyItem, String>>, ResultsError>,
+    source: &Path,
+    kind: ResultsKind,
+    files: &[String],
+    kubernetes_version: Option<String>,
+    workloads: Vec<Workload>,
+) -> Result<Results, ResultsError> {
+    let (mut report, raw) = report?;
+    if let Some(root) = sonobuoy? {
+        report
+            .discrepancies
+            .extend(check_sonobuoy(root, SONOBUOY_YAML, &raw, &report));
+    }
+    Ok(Results {
+        source: source.to_path_buf(),
+        kind,
+        e2e: Ok(report),
+        junit_file: Some(files.join(", ")),
+        kubernetes_version,
+        workloads,
+        extracted_to: None,
+    })
+}
+
+/// Reads and merges the JUnit files and checks them against the run's `e2e.log`; also returns
+/// each file's raw counts.
+fn read_junits(
+    dir: &Path,
+    source: &Path,
+    files: &[String],
+    limits: Limits,
+    prefetch: &mut Prefetch<'_, '_>,
+) -> Result<(E2eReport, Vec<(String, RawCounts)>), ResultsError> {
     let mut parsed = Vec::with_capacity(files.len());
-    for rel in &files {
+    for rel in files {
+        if let Some(kept) = prefetch.junits.remove(Path::new(rel)) {
+            refuse_oversized(&source.join(rel), kept.size, kept.gzip, limits)?;
+            let doc = join_helper(kept.parse).map_err(|e| ResultsError::Junit {
+                path: source.join(rel),
+                source: e,
+            })?;
+            parsed.push((rel.clone(), doc));
+            continue;
+        }
         let path = dir.join(rel);
         let file = open_regular(&path)?.ok_or_else(|| ResultsError::NoJunit {
             path: source.to_path_buf(),
@@ -595,27 +975,19 @@ fn load_dir(
     // The run's own log and Sonobuoy's summary, when the archive has them.
     let junit_dir = Path::new(&files[0]).parent().unwrap_or(Path::new(""));
     let log_rel = junit_dir.join("e2e.log");
-    if let Some(log) = open_regular(&dir.join(&log_rel))? {
-        let summary = read_ginkgo_summary(log).map_err(io_err(&dir.join(&log_rel)))?;
+    let summary = match prefetch.logs.remove(&log_rel) {
+        Some(summary) => Some(join_helper(summary).map_err(io_err(&dir.join(&log_rel)))?),
+        None => match open_regular(&dir.join(&log_rel))? {
+            Some(log) => Some(read_ginkgo_summary(log).map_err(io_err(&dir.join(&log_rel)))?),
+            None => None,
+        },
+    };
+    if let Some(summary) = summary {
         report
             .discrepancies
             .extend(check_log(&summary, &report, &log_rel.display().to_string()));
     }
-    let yaml_rel = "plugins/e2e/sonobuoy_results.yaml";
-    if let Some(bytes) = read_small(&dir.join(yaml_rel), MAX_METADATA_BYTES)? {
-        report
-            .discrepancies
-            .extend(check_sonobuoy(&bytes, yaml_rel, &raw, &report));
-    }
-    Ok(Results {
-        source: source.to_path_buf(),
-        kind,
-        e2e: Ok(report),
-        junit_file: Some(files.join(", ")),
-        kubernetes_version,
-        workloads,
-        extracted_to: None,
-    })
+    Ok((report, raw))
 }
 
 fn prefix_discrepancies(list: &mut [String], file: &str) {
@@ -628,9 +1000,12 @@ fn prefix_discrepancies(list: &mut [String], file: &str) {
 /// in two files with different outcomes means two copies of a run were mixed: an error.
 fn merge(parsed: Vec<(String, Parsed)>) -> Result<E2eReport, ResultsError> {
     let mut merged = E2eReport::default();
-    // Spec name → (file, outcome class) where it was first seen.
+    // Spec name → (file, outcome class) where it was first seen. A name repeated within one file
+    // is no conflict; the names of the last file need not be remembered (so a single file, the
+    // usual case, needs no map at all).
     let mut first_seen: HashMap<String, (usize, &'static str)> = HashMap::new();
     let files: Vec<String> = parsed.iter().map(|(f, _)| f.clone()).collect();
+    let last = files.len().saturating_sub(1);
     for (i, (file, doc)) in parsed.into_iter().enumerate() {
         let mut report = doc.report;
         if i == 0 {
@@ -639,10 +1014,9 @@ fn merge(parsed: Vec<(String, Parsed)>) -> Result<E2eReport, ResultsError> {
         prefix_discrepancies(&mut report.discrepancies, &file);
         merged.discrepancies.append(&mut report.discrepancies);
         merged.suite_failures.append(&mut report.suite_failures);
-        let mut within: HashMap<&str, ()> = HashMap::new();
         for t in &report.tests {
             let class = outcome_class(&t.result);
-            match first_seen.get(&t.name) {
+            match first_seen.get(t.name.as_str()) {
                 Some(&(j, earlier)) if j != i && earlier != class => {
                     return Err(ResultsError::ConflictingCopies {
                         name: t.name.clone(),
@@ -653,14 +1027,10 @@ fn merge(parsed: Vec<(String, Parsed)>) -> Result<E2eReport, ResultsError> {
                     });
                 }
                 Some(_) => {}
-                None => {
-                    within.insert(&t.name, ());
+                None if i < last => {
+                    first_seen.insert(t.name.clone(), (i, class));
                 }
-            }
-        }
-        for name in within.keys() {
-            if let Some(t) = report.tests.iter().find(|t| t.name == *name) {
-                first_seen.insert(name.to_string(), (i, outcome_class(&t.result)));
+                None => {}
             }
         }
         merged.tests.append(&mut report.tests);
@@ -691,7 +1061,10 @@ fn read_ginkgo_summary<R: Read>(log: R) -> io::Result<GinkgoSummary> {
     let ran = regex::Regex::new(r"Ran (\d+) of (\d+) Specs? in").ok();
     let outcome = regex::Regex::new(r"(SUCCESS!|FAIL!) -- (\d+) Passed \| (\d+) Failed").ok();
     let ansi = regex::Regex::new(r"\x1b\[[0-9;]*m").ok();
-    let (Some(ran), Some(outcome), Some(ansi)) = (ran, outcome, ansi) else {
+    // Lines without either word cannot match: skip them without decoding (a log has thousands).
+    let candidate = regex::bytes::Regex::new("Ran|Passed").ok();
+    let (Some(ran), Some(outcome), Some(ansi), Some(candidate)) = (ran, outcome, ansi, candidate)
+    else {
         return Ok(GinkgoSummary::default());
     };
     let mut reader = BufReader::new(log);
@@ -702,6 +1075,9 @@ fn read_ginkgo_summary<R: Read>(log: R) -> io::Result<GinkgoSummary> {
         let n = (&mut reader).take(64 * 1024).read_until(b'\n', &mut line)?;
         if n == 0 {
             break;
+        }
+        if !candidate.is_match(&line) {
+            continue;
         }
         let text = String::from_utf8_lossy(&line);
         let text = ansi.replace_all(&text, "");
@@ -773,7 +1149,7 @@ fn check_log(s: &GinkgoSummary, report: &E2eReport, log: &str) -> Vec<String> {
     out
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 struct SonobuoyItem {
     #[serde(default)]
     status: String,
@@ -783,7 +1159,7 @@ struct SonobuoyItem {
     items: Vec<SonobuoyItem>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 struct SonobuoyMeta {
     #[serde(default)]
     file: Option<String>,
@@ -805,15 +1181,32 @@ impl SonobuoyItem {
     }
 }
 
+/// Sonobuoy's `sonobuoy_results.yaml`, or why it cannot be read: the fast reader for the shape
+/// Sonobuoy writes ([`summary_yaml`]), else the general YAML parser.
+fn parse_sonobuoy(bytes: &[u8]) -> Result<SonobuoyItem, String> {
+    // `from_utf8` validates much faster than the lossy decoder; the latter only for bad bytes.
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    };
+    match summary_yaml::parse(&text) {
+        Some(root) => Ok(root),
+        None => parse_sonobuoy_general(&text),
+    }
+}
+
+fn parse_sonobuoy_general(text: &str) -> Result<SonobuoyItem, String> {
+    serde_saphyr::from_str(text).map_err(|e| e.to_string())
+}
+
 /// Where Sonobuoy's own post-processing (`sonobuoy_results.yaml`) disagrees with what was read.
 fn check_sonobuoy(
-    bytes: &[u8],
+    root: Result<SonobuoyItem, String>,
     yaml: &str,
     raw: &[(String, RawCounts)],
     report: &E2eReport,
 ) -> Vec<String> {
-    let text = String::from_utf8_lossy(bytes);
-    let root: SonobuoyItem = match serde_saphyr::from_str(&text) {
+    let root = match root {
         Ok(r) => r,
         Err(e) => return vec![format!("{yaml} cannot be read: {e}")],
     };
@@ -1021,6 +1414,97 @@ mod tests {
             safe_relative_path(Path::new("./plugins/e2e")).unwrap(),
             PathBuf::from("plugins/e2e")
         );
+    }
+
+    #[test]
+    fn merging_refuses_conflicting_copies_only_across_files() {
+        let doc = |tests: &[(&str, bool)]| Parsed {
+            report: E2eReport {
+                tests: tests
+                    .iter()
+                    .map(|(name, passed)| crate::evidence::e2e_junit::E2eTest {
+                        name: (*name).to_string(),
+                        result: if *passed {
+                            TestResult::Passed
+                        } else {
+                            TestResult::Failed {
+                                kind: crate::evidence::e2e_junit::FailureKind::Failed,
+                                message: "x".into(),
+                            }
+                        },
+                        duration: None,
+                    })
+                    .collect(),
+                ..E2eReport::default()
+            },
+            raw: RawCounts::default(),
+        };
+        // Within one file a repeated name is no conflict; the same outcome in two files is none.
+        let ok = merge(vec![
+            ("a.xml".into(), doc(&[("t1", true), ("t1", false)])),
+            ("b.xml".into(), doc(&[("t2", true), ("t1", true)])),
+            ("c.xml".into(), doc(&[("t2", true)])),
+        ])
+        .unwrap();
+        assert_eq!(ok.tests.len(), 5);
+        let err = merge(vec![
+            ("a.xml".into(), doc(&[("t1", true)])),
+            ("b.xml".into(), doc(&[("t2", true)])),
+            ("c.xml".into(), doc(&[("t2", false)])),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("\"t2\" is passed in b.xml but failed in c.xml"),
+            "{err}"
+        );
+    }
+
+    /// More JUnit files than are parsed during extraction: the rest are read from disk, and the
+    /// report is the same as from the extracted folder.
+    #[test]
+    fn many_junit_files_are_all_read() {
+        let files = PREFETCH_MAX_JUNITS + 8;
+        let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
+            Vec::new(),
+            flate2::Compression::fast(),
+        ));
+        for i in 0..files {
+            let xml = format!(
+                r#"<testsuite name="Kubernetes e2e suite" tests="1" failures="0" errors="0"><testcase name="[sig-node] spec {i}" classname="Kubernetes e2e suite" time="1"></testcase></testsuite>"#
+            );
+            let mut header = tar::Header::new_ustar();
+            header.set_size(xml.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            tar.append_data(
+                &mut header,
+                format!("plugins/e2e/results/global/junit_{i:02}.xml"),
+                xml.as_bytes(),
+            )
+            .unwrap();
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let archive = dir.path().join("many.tar.gz");
+        std::fs::write(&archive, tar.into_inner().unwrap().finish().unwrap()).unwrap();
+        let out = dir.path().join("out");
+        let from_archive = load(&archive, Some(&out), Limits::default()).unwrap();
+        let from_folder = load(&out, None, Limits::default()).unwrap();
+        let names = |r: &Results| -> Vec<String> {
+            let mut n: Vec<String> = r
+                .e2e
+                .as_ref()
+                .unwrap()
+                .tests
+                .iter()
+                .map(|t| t.name.clone())
+                .collect();
+            n.sort();
+            n
+        };
+        assert_eq!(names(&from_archive).len(), files);
+        assert_eq!(names(&from_archive), names(&from_folder));
+        assert_eq!(from_archive.junit_file, from_folder.junit_file);
     }
 
     #[test]

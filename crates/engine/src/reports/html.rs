@@ -144,7 +144,7 @@ pub fn render_error(record: &ErrorRecord) -> String {
          <h2>ABORT: <code>scs-conformance {}</code> failed</h2>\n<pre class=\"log\">{}</pre>\n\
          <p class=\"muted\">There is no verdict in this folder: <code>error.json</code> \
          records the error.</p>\n</section>\n</main>\n{FOOT}",
-        record.generated_at.format("%Y-%m-%d %H:%M:%S UTC"),
+        record.generated_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
         record.tool.name,
         record.tool.version,
         html_line(&record.command),
@@ -176,7 +176,7 @@ pub fn render(cert: &Certification) -> String {
         meaning(cert.verdict),
         cert.target.kind,
         html_line(&cert.target.name),
-        cert.generated_at.format("%Y-%m-%d %H:%M:%S UTC"),
+        cert.generated_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
         cert.tool.name,
         cert.tool.version,
         cert.reference_date,
@@ -268,7 +268,7 @@ fn cluster(h: &mut String, cert: &Certification) {
                 h,
                 "<tr><td>{}</td><td>{}</td><td class=\"n\">{:.0}</td><td>{}</td></tr>",
                 html_line(&p.testcase),
-                p.started_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                p.started_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
                 p.seconds,
                 html_line(&p.outcome.to_string())
             );
@@ -652,7 +652,7 @@ fn waivers(h: &mut String, tc: &TestcaseVerdict) {
 
 #[cfg(test)]
 mod tests {
-    use chrono::{NaiveDate, TimeZone, Utc};
+    use jiff::civil::date;
 
     use super::*;
     use crate::definitions::catalog::Lifetime;
@@ -691,8 +691,8 @@ mod tests {
                 name: crate::TOOL_NAME,
                 version: "0",
             },
-            generated_at: Utc.with_ymd_and_hms(2026, 8, 1, 12, 0, 0).unwrap(),
-            reference_date: NaiveDate::from_ymd_opt(2026, 8, 1).unwrap(),
+            generated_at: "2026-08-01T12:00:00Z".parse().unwrap(),
+            reference_date: date(2026, 8, 1),
             target: TargetInfo {
                 kind: TargetKind::Module,
                 id: "m".into(),
@@ -758,7 +758,7 @@ mod tests {
             status: WaiverStatus::Expired,
             reason: "<img src=x onerror=alert(1)>".into(),
             tracking: Some("javascript:alert(1)".into()),
-            expires: NaiveDate::from_ymd_opt(2026, 1, 1),
+            expires: Some(date(2026, 1, 1)),
             origin: "<o>".into(),
             tests: vec!["<t>".into()],
         };

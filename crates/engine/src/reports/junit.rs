@@ -17,7 +17,7 @@
 use std::io;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use jiff::Timestamp;
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 
@@ -69,7 +69,7 @@ pub fn render_error(record: &ErrorRecord) -> String {
 /// One `<testsuite>`.
 struct Suite {
     name: String,
-    timestamp: DateTime<Utc>,
+    timestamp: Timestamp,
     cases: Vec<Case>,
     system_out: Option<String>,
 }
@@ -145,7 +145,7 @@ fn write_suite(w: &mut Writer<Vec<u8>>, suite: &Suite) -> io::Result<()> {
     start.push_attribute(("skipped", suite.count("skipped").to_string().as_str()));
     start.push_attribute(("time", seconds(suite.time()).as_str()));
     // ISO 8601 without a zone, as Ant's JUnit writes it; always UTC.
-    let timestamp = suite.timestamp.format("%Y-%m-%dT%H:%M:%S").to_string();
+    let timestamp = suite.timestamp.strftime("%Y-%m-%dT%H:%M:%S").to_string();
     start.push_attribute(("timestamp", timestamp.as_str()));
     w.write_event(Event::Start(start))?;
     for case in &suite.cases {
@@ -195,7 +195,7 @@ fn seconds(d: Duration) -> String {
     format!("{:.3}", d.as_secs_f64())
 }
 
-fn suite(tc: &TestcaseVerdict, cni_warning: Option<&str>, at: DateTime<Utc>) -> Suite {
+fn suite(tc: &TestcaseVerdict, cni_warning: Option<&str>, at: Timestamp) -> Suite {
     let mut cases = Vec::with_capacity(tc.tests.len() + 1);
     let has_failing_spec = tc.tests.iter().any(|t| t.outcome == Outcome::Failed);
     let summary = verdict_text(tc, cni_warning);

@@ -30,7 +30,7 @@ use std::io::{self, Read, Write};
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Utc};
+use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::verdict::certify::{Certification, SCHEMA_VERSION, Tool};
@@ -92,7 +92,7 @@ fn io_at(path: &Path) -> impl FnOnce(io::Error) -> OutputError + '_ {
 pub struct ErrorRecord {
     pub schema_version: u32,
     pub tool: Tool,
-    pub generated_at: DateTime<Utc>,
+    pub generated_at: Timestamp,
     /// Always `ABORT`: there is no verdict.
     pub verdict: &'static str,
     /// The subcommand, e.g. `verdict`.
@@ -108,7 +108,7 @@ impl ErrorRecord {
                 name: crate::TOOL_NAME,
                 version: env!("CARGO_PKG_VERSION"),
             },
-            generated_at: Utc::now(),
+            generated_at: Timestamp::now(),
             verdict: "ABORT",
             command: command.to_string(),
             error: error.into(),

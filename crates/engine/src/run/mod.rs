@@ -17,9 +17,10 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
-use chrono::{NaiveDate, Utc};
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
+use jiff::Timestamp;
+use jiff::civil::Date;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::Client;
 use kube::api::Api;
@@ -96,7 +97,7 @@ pub struct RunOptions {
     /// Run waived tests too (to see whether a waiver is still needed).
     pub run_waived: bool,
     pub images: Images,
-    pub today: NaiveDate,
+    pub today: Date,
     /// Where the spec inventory that plans the passes comes from.
     pub inventory: InventoryChoice,
     pub release_data: ReleaseData,
@@ -110,7 +111,7 @@ impl RunOptions {
     pub fn new(
         namespace: impl Into<String>,
         out: impl Into<PathBuf>,
-        today: NaiveDate,
+        today: Date,
         release_data: ReleaseData,
         api_server: impl Into<String>,
     ) -> Self {
@@ -562,7 +563,7 @@ async fn run_passes(
         } else {
             format!("{}-{}", tc.id, i + 1)
         });
-        let pass_started = (Utc::now(), Instant::now());
+        let pass_started = (Timestamp::now(), Instant::now());
         // `Err`: stopped (interrupt or --timeout).
         let result = tokio::select! {
             r = one_pass(client, &spec, opts, &dir, started, record, on_event) => Ok(r),

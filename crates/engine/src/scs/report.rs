@@ -29,7 +29,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use jiff::civil::DateTime;
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
 
 use crate::definitions::catalog::{Catalog, Scope};
 use crate::evidence::results::{Results, ResultsKind};
@@ -60,7 +62,7 @@ pub struct ReportContext {
     /// Test case filter (SCS `-t REGEX`), if any.
     pub forced_tests: Option<String>,
     /// When the check ran, local wall-clock time (SCS writes `datetime.datetime.now()`).
-    pub checked_at: NaiveDateTime,
+    pub checked_at: DateTime,
 }
 
 impl ReportContext {
@@ -73,7 +75,7 @@ impl ReportContext {
             sections: None,
             forced_version: None,
             forced_tests: None,
-            checked_at: chrono::Local::now().naive_local(),
+            checked_at: jiff::Zoned::now().datetime(),
         }
     }
 }
@@ -93,17 +95,19 @@ pub enum ScsReportError {
         source: std::io::Error,
     },
     #[error(
-        "the e2e results were produced at {produced} UTC, {days} days ago; a report on evidence \
+        "the e2e results were produced at {} UTC, {days} days ago; a report on evidence \
          older than {MAX_EVIDENCE_AGE_DAYS} days is refused, because its checked_at would date \
          the cluster's compliance to then. Rerun the tests, or pass --allow-old-evidence to \
-         write the report anyway, marked as old"
+         write the report anyway, marked as old",
+        utc_text(produced)
     )]
-    OldEvidence { produced: NaiveDateTime, days: i64 },
+    OldEvidence { produced: DateTime, days: i64 },
     #[error(
-        "the e2e results claim to be produced at {produced} UTC, in the future; check the clocks, \
-         or pass --allow-old-evidence to write the report anyway, marked as such"
+        "the e2e results claim to be produced at {} UTC, in the future; check the clocks, \
+         or pass --allow-old-evidence to write the report anyway, marked as such",
+        utc_text(produced)
     )]
-    FutureEvidence { produced: NaiveDateTime },
+    FutureEvidence { produced: DateTime },
     #[error(
         "when the e2e results were produced is unknown (no testsuite timestamp in the JUnit \
          report, no Sonobuoy meta/run.log), so the report's checked_at cannot be set; pass \
@@ -115,14 +119,14 @@ pub enum ScsReportError {
 /// When the evidence of a report was produced, as far as it says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EvidenceTime {
-    pub produced: Option<DateTime<Utc>>,
+    pub produced: Option<Timestamp>,
 }
 
 /// What a report says about the age of its evidence.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EvidenceAge {
     /// `checked_at` for the report: when the evidence was produced (local time, as SCS writes it).
-    pub checked_at: NaiveDateTime,
+    pub checked_at: DateTime,
     /// Set when the evidence was accepted although old, undated or in the future.
     pub warning: Option<String>,
 }
@@ -153,12 +157,8 @@ impl EvidenceTime {
 
     /// Checks the age against [`MAX_EVIDENCE_AGE_DAYS`] at `now`; `allow_old` accepts old,
     /// undated or future evidence with a warning for the report.
-    pub fn check(
-        &self,
-        now: DateTime<Utc>,
-        allow_old: bool,
-    ) -> Result<EvidenceAge, ScsReportError> {
-        let local = |t: DateTime<Utc>| t.with_timezone(&chrono::Local).naive_local();
+    pub fn check(&self, now: Timestamp, allow_old: bool) -> Result<EvidenceAge, ScsReportError> {
+        let local = |t: Timestamp| t.to_zoned(TimeZone::system()).datetime();
         let Some(produced) = self.produced else {
             if !allow_old {
                 return Err(ScsReportError::UndatedEvidence);
@@ -172,29 +172,28 @@ impl EvidenceTime {
                 ),
             });
         };
-        let age = now - produced;
-        let days = age.num_days();
+        let age = now.duration_since(produced);
+        let days = age.as_secs() / 86_400;
+        let utc = TimeZone::UTC.to_datetime(produced);
         // An hour of clock skew between the cluster and this machine is no reason to refuse.
-        let (problem, warning) = if age < -chrono::Duration::hours(1) {
+        let (problem, warning) = if age < -SignedDuration::from_hours(1) {
             (
-                ScsReportError::FutureEvidence {
-                    produced: produced.naive_utc(),
-                },
+                ScsReportError::FutureEvidence { produced: utc },
                 format!(
                     "evidence dated in the future ({} UTC), accepted with --allow-old-evidence",
-                    produced.naive_utc()
+                    utc_text(&utc)
                 ),
             )
         } else if days > MAX_EVIDENCE_AGE_DAYS {
             (
                 ScsReportError::OldEvidence {
-                    produced: produced.naive_utc(),
+                    produced: utc,
                     days,
                 },
                 format!(
                     "old evidence: the e2e results are from {} UTC, {days} days before the \
                      verdict (limit {MAX_EVIDENCE_AGE_DAYS}), accepted with --allow-old-evidence",
-                    produced.naive_utc()
+                    utc_text(&utc)
                 ),
             )
         } else {
@@ -214,7 +213,7 @@ impl EvidenceTime {
 }
 
 /// `timestamp` of the first `<testsuite>`: `2025-07-31T00:27:49` (no zone: UTC) or RFC 3339.
-fn junit_timestamp(path: &Path) -> Option<DateTime<Utc>> {
+fn junit_timestamp(path: &Path) -> Option<Timestamp> {
     use quick_xml::events::Event;
     use std::io::{BufRead, BufReader, Read};
     let mut file = BufReader::new(std::fs::File::open(path).ok()?);
@@ -243,7 +242,7 @@ fn junit_timestamp(path: &Path) -> Option<DateTime<Utc>> {
 
 /// The `time` of the first line of Sonobuoy's `meta/run.log` (JSON lines), when the aggregator
 /// started.
-fn sonobuoy_run_log_time(root: &Path) -> Option<DateTime<Utc>> {
+fn sonobuoy_run_log_time(root: &Path) -> Option<Timestamp> {
     use std::io::{BufRead, BufReader, Read};
     let file = std::fs::File::open(root.join("meta/run.log")).ok()?;
     let mut first = String::new();
@@ -254,14 +253,19 @@ fn sonobuoy_run_log_time(root: &Path) -> Option<DateTime<Utc>> {
     parse_timestamp(line.get("time")?.as_str()?)
 }
 
-fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
+/// RFC 3339, or a date and time without a zone (UTC).
+fn parse_timestamp(text: &str) -> Option<Timestamp> {
     let text = text.trim();
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Some(t.with_timezone(&Utc));
+    if let Ok(t) = text.parse::<Timestamp>() {
+        return Some(t);
     }
-    NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
-        .ok()
-        .map(|t| t.and_utc())
+    let civil = DateTime::strptime("%Y-%m-%dT%H:%M:%S%.f", text).ok()?;
+    TimeZone::UTC.to_timestamp(civil).ok()
+}
+
+/// A date and time as in messages: `2026-07-01 00:00:00` (fraction only when non-zero).
+fn utc_text(t: &DateTime) -> String {
+    t.strftime("%Y-%m-%d %H:%M:%S%.f").to_string()
 }
 
 /// One invocation, in the report's key order.
@@ -316,7 +320,7 @@ pub fn render(
     let _ = writeln!(
         y,
         "reference_date: {}",
-        cert.reference_date.format("%Y-%m-%d")
+        cert.reference_date.strftime("%Y-%m-%d")
     );
     let _ = writeln!(y, "subject: {}", yaml_quote(&ctx.subject));
     y.push_str("run:\n");
@@ -534,13 +538,12 @@ fn one_line(s: &str) -> String {
 
 /// Like PyYAML's `datetime.isoformat(' ')`: microseconds only when non-zero. A plain scalar, so
 /// YAML loaders (ruamel's safe loader in the monitor) read it as a timestamp.
-pub fn timestamp(t: &NaiveDateTime) -> String {
-    use chrono::Timelike;
-    let micros = t.nanosecond() / 1000 % 1_000_000;
+pub fn timestamp(t: &DateTime) -> String {
+    let micros = t.subsec_nanosecond() / 1000 % 1_000_000;
     if micros == 0 {
-        t.format("%Y-%m-%d %H:%M:%S").to_string()
+        t.strftime("%Y-%m-%d %H:%M:%S").to_string()
     } else {
-        format!("{}.{micros:06}", t.format("%Y-%m-%d %H:%M:%S"))
+        format!("{}.{micros:06}", t.strftime("%Y-%m-%d %H:%M:%S"))
     }
 }
 
@@ -624,33 +627,32 @@ mod tests {
 
     #[test]
     fn timestamps_look_like_pyyaml() {
-        let t = chrono::NaiveDate::from_ymd_opt(2026, 11, 25)
-            .unwrap()
-            .and_hms_micro_opt(8, 5, 3, 120)
-            .unwrap();
+        let t = jiff::civil::date(2026, 11, 25).at(8, 5, 3, 120_000);
         assert_eq!(timestamp(&t), "2026-11-25 08:05:03.000120");
-        let t = t.with_nanosecond(0).unwrap();
+        let t = t.with().subsec_nanosecond(0).build().unwrap();
         assert_eq!(timestamp(&t), "2026-11-25 08:05:03");
     }
-    use chrono::Timelike;
-
-    fn at(text: &str) -> DateTime<Utc> {
+    fn at(text: &str) -> Timestamp {
         parse_timestamp(text).unwrap()
     }
 
     #[test]
     fn junit_and_sonobuoy_timestamps_are_read() {
         assert_eq!(
-            at("2025-07-31T00:27:49").to_rfc3339(),
-            "2025-07-31T00:27:49+00:00"
+            at("2025-07-31T00:27:49").to_string(),
+            "2025-07-31T00:27:49Z"
         );
         assert_eq!(
-            at("2021-08-18T16:01:41Z").to_rfc3339(),
-            "2021-08-18T16:01:41+00:00"
+            at("2025-07-31T00:27:49.25").to_string(),
+            "2025-07-31T00:27:49.25Z"
         );
         assert_eq!(
-            at("2021-08-18T18:01:41+02:00").to_rfc3339(),
-            "2021-08-18T16:01:41+00:00"
+            at("2021-08-18T16:01:41Z").to_string(),
+            "2021-08-18T16:01:41Z"
+        );
+        assert_eq!(
+            at("2021-08-18T18:01:41+02:00").to_string(),
+            "2021-08-18T16:01:41Z"
         );
         assert!(parse_timestamp("yesterday").is_none());
     }
@@ -666,8 +668,8 @@ mod tests {
         assert_eq!(
             age.checked_at,
             at("2026-08-05T03:00:00")
-                .with_timezone(&chrono::Local)
-                .naive_local()
+                .to_zoned(TimeZone::system())
+                .datetime()
         );
         let old = EvidenceTime {
             produced: Some(at("2026-07-01T00:00:00")),

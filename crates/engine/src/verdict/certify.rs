@@ -1,7 +1,8 @@
 //! Certifying a target (scope, module or test case): evaluate every test case it requires and
 //! assemble the verdict document that all outputs are rendered from.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use jiff::Timestamp;
+use jiff::civil::Date;
 use serde::Serialize;
 
 use crate::definitions::catalog::{Catalog, Check, Target, Testcase};
@@ -81,7 +82,7 @@ pub struct PassRecord {
     pub parallel: bool,
     pub ginkgo_args: Vec<String>,
     pub conformance_image: String,
-    pub started_at: DateTime<Utc>,
+    pub started_at: Timestamp,
     pub seconds: f64,
     /// `complete`, or why it was aborted.
     pub outcome: PassOutcome,
@@ -125,9 +126,9 @@ pub struct Tool {
 pub struct Certification {
     pub schema_version: u32,
     pub tool: Tool,
-    pub generated_at: DateTime<Utc>,
+    pub generated_at: Timestamp,
     /// The date waivers were judged against.
-    pub reference_date: chrono::NaiveDate,
+    pub reference_date: Date,
     pub target: TargetInfo,
     pub verdict: Verdict,
     pub cluster: ClusterFacts,
@@ -165,7 +166,7 @@ pub fn certify_results(
     waivers: &[Waiver],
     results: &Results,
     given: GivenFacts,
-    today: NaiveDate,
+    today: Date,
 ) -> Result<Certification, VersionError> {
     let kubernetes_version = given
         .kubernetes_version
@@ -238,7 +239,7 @@ pub fn certify<'a>(
             name: crate::TOOL_NAME,
             version: env!("CARGO_PKG_VERSION"),
         },
-        generated_at: Utc::now(),
+        generated_at: Timestamp::now(),
         reference_date: ctx.today,
         target: TargetInfo {
             narrowed,

@@ -128,7 +128,7 @@ pub struct WaiverUse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tracking: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub expires: Option<chrono::NaiveDate>,
+    pub expires: Option<jiff::civil::Date>,
     /// Where the waiver is defined.
     pub origin: String,
     /// Selected tests whose name the waiver matches (whether or not it applied).
@@ -360,13 +360,32 @@ pub fn evaluate_testcase(
     let inventory = inventory_for(ctx);
     let mut absent = Vec::new();
     if let Some(inv) = inventory.as_deref() {
-        let reported: HashSet<String> = report
-            .tests
+        let selected: Vec<&String> = inv
+            .specs
             .iter()
-            .map(|t| testname::canonical(&t.name))
+            .filter(|s| e2e.selection.selects(s))
             .collect();
+        // A selected spec reported under the same name is among the selected tests (`seen`).
+        // Only for the others are canonical forms compared, and then only those of the reported
+        // tests that can equal a selected spec (thousands of names otherwise, each a new string).
+        let mut reported: Option<HashSet<String>> = None;
         let mut listed = HashSet::new();
-        for spec in inv.specs.iter().filter(|s| e2e.selection.selects(s)) {
+        for &spec in &selected {
+            if seen.contains_key(spec.as_str()) {
+                continue;
+            }
+            let reported = reported.get_or_insert_with(|| {
+                let keys: HashSet<(usize, u64)> = selected
+                    .iter()
+                    .map(|s| testname::spacing_free_key(s))
+                    .collect();
+                report
+                    .tests
+                    .iter()
+                    .filter(|t| keys.contains(&testname::spacing_free_key(&t.name)))
+                    .map(|t| testname::canonical(&t.name))
+                    .collect()
+            });
             let canonical = testname::canonical(spec);
             if reported.contains(&canonical) || !listed.insert(canonical) {
                 continue;

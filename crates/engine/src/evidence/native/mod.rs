@@ -12,7 +12,7 @@ pub mod node_distribution;
 pub mod release_data;
 pub mod version_policy;
 
-use chrono::NaiveDate;
+use jiff::civil::Date;
 
 use crate::definitions::catalog::NativeCheck;
 use crate::verdict::{NativeOutcome, Verdict};
@@ -35,7 +35,7 @@ pub async fn run_check(
     check: NativeCheck,
     client: &kube::Client,
     release: &ReleaseData,
-    today: NaiveDate,
+    today: Date,
 ) -> NativeOutcome {
     let result = match check {
         NativeCheck::VersionPolicy => version_policy::check(client, release, today).await,

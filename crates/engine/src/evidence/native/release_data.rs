@@ -7,8 +7,12 @@
 use std::path::Path;
 use std::time::Duration;
 
-use chrono::NaiveDate;
+use hyper::Method;
+use hyper::header::{ACCEPT, HeaderValue};
+use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
+
+use crate::http;
 
 pub use crate::version::K8sVersion;
 
@@ -25,7 +29,7 @@ pub const FORMAT: u32 = 1;
 pub struct ReleaseData {
     pub format: u32,
     /// The day the data was complete up to; data older than the staleness limit is a warning.
-    pub generated_at: NaiveDate,
+    pub generated_at: Date,
     /// Where each part of the data came from.
     pub provenance: Vec<String>,
     pub branches: Vec<Branch>,
@@ -54,7 +58,7 @@ pub struct Branch {
     /// `1.35`
     pub branch: String,
     /// First day the branch is no longer supported (SCS: supported while `now < end-of-life`).
-    pub end_of_life: NaiveDate,
+    pub end_of_life: Date,
 }
 
 /// A published (non-draft, non-prerelease) Kubernetes release.
@@ -64,7 +68,7 @@ pub struct Release {
     /// `1.35.4`
     pub version: String,
     /// Publication date (UTC).
-    pub date: NaiveDate,
+    pub date: Date,
 }
 
 /// A CVE with a CVSS base score of 8 or more that affects Kubernetes.
@@ -200,7 +204,7 @@ impl ReleaseData {
     }
 
     /// End of life of a branch, if the data knows it.
-    pub fn end_of_life(&self, branch: (u64, u64)) -> Option<NaiveDate> {
+    pub fn end_of_life(&self, branch: (u64, u64)) -> Option<Date> {
         self.branches
             .iter()
             .find(|b| parse_branch(&b.branch) == Some(branch))
@@ -208,7 +212,7 @@ impl ReleaseData {
     }
 
     /// Releases with parsed versions, sorted by version.
-    pub fn parsed_releases(&self) -> Vec<(K8sVersion, NaiveDate)> {
+    pub fn parsed_releases(&self) -> Vec<(K8sVersion, Date)> {
         let mut v: Vec<_> = self
             .releases
             .iter()
@@ -267,33 +271,27 @@ pub enum RefreshError {
     Parse { url: String, reason: String },
 }
 
-const MAX_BODY: u64 = 32 << 20;
+const MAX_BODY: usize = 32 << 20;
 
-fn agent(timeout: Duration) -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
-        .user_agent(concat!("scs-conformance/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .new_agent()
-}
+/// Redirects followed per source (plain `GET`s without credentials).
+const MAX_REDIRECTS: u8 = 10;
 
-fn get(agent: &ureq::Agent, url: &str, accept: &str) -> Result<String, RefreshError> {
-    let mut resp = agent
-        .get(url)
-        .header("Accept", accept)
-        .call()
-        .map_err(|e| RefreshError::Fetch {
-            url: url.to_string(),
-            reason: e.to_string(),
-        })?;
-    resp.body_mut()
-        .with_config()
-        .limit(MAX_BODY)
-        .read_to_string()
-        .map_err(|e| RefreshError::Fetch {
-            url: url.to_string(),
-            reason: e.to_string(),
-        })
+fn get(client: &http::Client, url: &str, accept: &str) -> Result<String, RefreshError> {
+    let fetch = |reason: String| RefreshError::Fetch {
+        url: url.to_string(),
+        reason,
+    };
+    let accept = HeaderValue::from_str(accept).map_err(|e| fetch(e.to_string()))?;
+    let response = client
+        .send(Method::GET, url, &[(ACCEPT, accept)], Vec::new(), MAX_BODY)
+        .map_err(|e| fetch(e.to_string()))?;
+    if !response.status.is_success() {
+        return Err(fetch(format!("HTTP {}", response.status)));
+    }
+    if response.truncated {
+        return Err(fetch(format!("the answer is larger than {MAX_BODY} bytes")));
+    }
+    String::from_utf8(response.body).map_err(|_| fetch("the answer is not UTF-8 text".into()))
 }
 
 #[derive(Deserialize)]
@@ -322,7 +320,7 @@ pub fn parse_github_releases(json: &str) -> Result<Vec<Release>, String> {
         };
         let date = published
             .get(..10)
-            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+            .and_then(|d| Date::strptime("%Y-%m-%d", d).ok())
             .ok_or_else(|| format!("{}: bad published_at {published:?}", r.tag_name))?;
         out.push(Release {
             version: v.to_string(),
@@ -345,7 +343,7 @@ pub fn parse_eol_yaml(yaml: &str) -> Result<Vec<Branch>, String> {
     list.into_iter()
         .map(|e| {
             parse_branch(&e.branch).ok_or_else(|| format!("bad branch {:?}", e.branch))?;
-            let end_of_life = NaiveDate::parse_from_str(e.end_of_life.trim(), "%Y-%m-%d")
+            let end_of_life = Date::strptime("%Y-%m-%d", e.end_of_life.trim())
                 .map_err(|err| format!("branch {}: bad end-of-life: {err}", e.branch))?;
             Ok(Branch {
                 branch: e.branch.trim().to_string(),
@@ -479,8 +477,12 @@ fn affected_range(
 /// Builds fresh release data from the sources, dated `today`. Fails with a clear error when a
 /// source cannot be reached (e.g. offline); a single CVE record that cannot be fetched is noted
 /// in the provenance and skipped (as SCS's script does).
-pub fn refresh(sources: &Sources, today: NaiveDate) -> Result<ReleaseData, RefreshError> {
-    let agent = agent(sources.timeout);
+pub fn refresh(sources: &Sources, today: Date) -> Result<ReleaseData, RefreshError> {
+    let agent =
+        http::Client::new(sources.timeout, MAX_REDIRECTS).map_err(|e| RefreshError::Fetch {
+            url: sources.end_of_life.clone(),
+            reason: e.to_string(),
+        })?;
     let parse_err = |url: &str| {
         let url = url.to_string();
         move |reason: String| RefreshError::Parse {
@@ -568,8 +570,12 @@ mod tests {
                 "no release of {branch:?}"
             );
         }
-        assert!(releases.iter().any(|(v, date)| v.to_string() == "1.37.2"
-            && *date == NaiveDate::from_ymd_opt(2026, 10, 27).unwrap()));
+        assert!(
+            releases
+                .iter()
+                .any(|(v, date)| v.to_string() == "1.37.2"
+                    && *date == jiff::civil::date(2026, 10, 27))
+        );
         // Every source is named: the proxy, the SCS end-of-life list at a commit, the generator.
         let all = d.provenance.join("\n");
         for needle in [
@@ -665,7 +671,7 @@ mod tests {
             r,
             vec![Release {
                 version: "1.35.4".into(),
-                date: NaiveDate::from_ymd_opt(2026, 4, 15).unwrap()
+                date: jiff::civil::date(2026, 4, 15)
             }]
         );
     }

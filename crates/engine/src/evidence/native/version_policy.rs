@@ -19,7 +19,7 @@
 //! still computed from what the data knows, but the warning is always shown, so stale data never
 //! passes silently.
 
-use chrono::NaiveDate;
+use jiff::civil::Date;
 
 use super::NativeError;
 use super::release_data::{ReleaseData, parse_branch};
@@ -39,9 +39,14 @@ pub const CRITICAL_CVSS: f64 = 8.0;
 /// Release data older than this (relative to the check date) is stale.
 pub const STALE_AFTER_DAYS: i64 = 14;
 
+/// Whole days from `earlier` to `later` (negative when `later` is earlier).
+pub fn days_between(later: Date, earlier: Date) -> i64 {
+    i64::from((later - earlier).get_days())
+}
+
 /// The warning for release data older than [`STALE_AFTER_DAYS`] days before `today`, if it is.
-pub fn staleness_warning(data: &ReleaseData, today: NaiveDate) -> Option<String> {
-    let age = (today - data.generated_at).num_days();
+pub fn staleness_warning(data: &ReleaseData, today: Date) -> Option<String> {
+    let age = days_between(today, data.generated_at);
     (age > STALE_AFTER_DAYS).then(|| {
         format!(
             "release data is stale: generated at {}, {age} days before {today} (limit \
@@ -68,12 +73,12 @@ pub fn cve_data_warning(data: &ReleaseData) -> Option<String> {
 }
 
 /// Judges a cluster's version (`gitVersion`, e.g. `v1.35.4`) against release data as of `today`.
-pub fn evaluate(server_version: &str, data: &ReleaseData, today: NaiveDate) -> NativeOutcome {
+pub fn evaluate(server_version: &str, data: &ReleaseData, today: Date) -> NativeOutcome {
     let mut findings = Vec::new();
     let mut warnings = Vec::new();
     let mut violations: Vec<String> = Vec::new();
 
-    let age_of_data = (today - data.generated_at).num_days();
+    let age_of_data = days_between(today, data.generated_at);
     findings.push(format!(
         "release data generated at {} ({} days before {today})",
         data.generated_at, age_of_data
@@ -110,7 +115,7 @@ pub fn evaluate(server_version: &str, data: &ReleaseData, today: NaiveDate) -> N
         )),
         Some(eol) => findings.push(format!(
             "branch {branch_name} is supported until {eol} ({} days left)",
-            (eol - today).num_days()
+            days_between(eol, today)
         )),
         None if known.iter().all(|k| *k < branch) && !known.is_empty() => warnings.push(format!(
             "branch {branch_name} is newer than every branch in the release data; its end of \
@@ -129,7 +134,7 @@ pub fn evaluate(server_version: &str, data: &ReleaseData, today: NaiveDate) -> N
 
     // Patch and critical-CVE windows.
     let releases = data.parsed_releases();
-    let in_branch: Vec<(K8sVersion, NaiveDate)> = releases
+    let in_branch: Vec<(K8sVersion, Date)> = releases
         .iter()
         .copied()
         .filter(|(r, _)| r.branch() == branch)
@@ -142,26 +147,26 @@ pub fn evaluate(server_version: &str, data: &ReleaseData, today: NaiveDate) -> N
             "the release data lists no release of {branch_name}; the patch windows are not judged"
         )),
     }
-    let newer: Vec<(K8sVersion, NaiveDate)> = in_branch
+    let newer: Vec<(K8sVersion, Date)> = in_branch
         .iter()
         .copied()
         .filter(|(r, _)| r.patch > v.patch)
         .collect();
     if let Some((overdue, date)) = newer
         .iter()
-        .filter(|(_, d)| (today - *d).num_days() > PATCH_WINDOW_DAYS)
+        .filter(|(_, d)| days_between(today, *d) > PATCH_WINDOW_DAYS)
         .min_by_key(|(_, d)| *d)
     {
         violations.push(format!(
             "patch {overdue} was released on {date}, {} days before {today}: a new patch must be \
              applied within {PATCH_WINDOW_DAYS} days",
-            (today - *date).num_days()
+            days_between(today, *date)
         ));
     } else if let Some((next, date)) = newer.first() {
         findings.push(format!(
             "newer patch {next} released on {date} ({} days ago) is within the \
              {PATCH_WINDOW_DAYS}-day window",
-            (today - *date).num_days()
+            days_between(today, *date)
         ));
     }
 
@@ -174,7 +179,7 @@ pub fn evaluate(server_version: &str, data: &ReleaseData, today: NaiveDate) -> N
         let fix = newer.iter().find(|(r, _)| !cve.affects(*r));
         match fix {
             Some((fixed, date)) => {
-                let days = (today - *date).num_days();
+                let days = days_between(today, *date);
                 if days > CVE_WINDOW_DAYS {
                     violations.push(format!(
                         "{} (CVSS {}) affects {v}; the fix {fixed} was released on {date}, {days} \
@@ -210,7 +215,7 @@ pub fn evaluate(server_version: &str, data: &ReleaseData, today: NaiveDate) -> N
         .filter(|(r, _)| r.patch == 0 && r.branch() > branch)
         .max_by_key(|(r, _)| r.branch());
     if let Some((minor, date)) = newest_minor {
-        let days = (today - *date).num_days();
+        let days = days_between(today, *date);
         let line = format!(
             "newer minor {}.{} was released on {date} ({days} days ago)",
             minor.major, minor.minor
@@ -254,7 +259,7 @@ pub fn evaluate(server_version: &str, data: &ReleaseData, today: NaiveDate) -> N
 pub async fn check(
     client: &kube::Client,
     data: &ReleaseData,
-    today: NaiveDate,
+    today: Date,
 ) -> Result<NativeOutcome, NativeError> {
     let info = client
         .apiserver_version()
@@ -271,8 +276,8 @@ mod tests {
     use super::*;
     use crate::evidence::native::release_data::{AffectedRange, Branch, CriticalCve, Release};
 
-    fn d(s: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    fn d(s: &str) -> Date {
+        s.parse().unwrap()
     }
 
     fn data(generated_at: &str) -> ReleaseData {

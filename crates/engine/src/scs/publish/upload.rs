@@ -1,18 +1,22 @@
 //! `POST /reports` to the compliance monitor and the mapping of its answers.
 //!
-//! HTTP client: `ureq` 3 (blocking, rustls with the *ring* provider that `kube` already brings
-//! in, so no second TLS stack); see `docs/publish.md`.
+//! HTTP client: [`crate::http`] (hyper-util + hyper-rustls with the *ring* provider, the stack
+//! `kube` already brings in, so no second HTTP or TLS stack); see `docs/publish.md`.
 
 use std::path::Path;
 use std::time::Duration;
 
+use hyper::Method;
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, LOCATION};
+
 use super::{BasicAuth, PublishError, PublishOutcome};
+use crate::http;
 
 /// What the monitor splits the body on: the end of the signature armor, then `&`.
 pub const SEPARATOR: &str = "-----END SSH SIGNATURE-----\n&";
 
-/// Largest monitor answer we read (only its reason text is shown).
-const MAX_ANSWER_BYTES: u64 = 64 * 1024;
+/// Largest part of a monitor answer we read (only its reason text is shown).
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
 /// Longest reason text we show.
 const MAX_DETAIL_CHARS: usize = 500;
 
@@ -121,36 +125,35 @@ pub fn post_signed_report(
         Some(auth) => auth.scrub(text),
         None => text.to_owned(),
     };
-    let agent = ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .max_redirects_will_error(false)
-        .user_agent(concat!("scs-conformance/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .new_agent();
-    let mut request = agent.post(endpoint).header("Content-Type", content_type);
+    let connection = |reason: String| PublishError::Connection {
+        url: url.clone(),
+        reason: scrub(&reason),
+    };
+    // No redirect is followed: a POST body and credentials must not be replayed elsewhere.
+    let client = http::Client::new(timeout, 0).map_err(|e| connection(e.to_string()))?;
+    let mut headers = vec![(
+        CONTENT_TYPE,
+        HeaderValue::from_str(content_type).map_err(|e| connection(e.to_string()))?,
+    )];
     if let Some(auth) = auth {
-        request = request.header("Authorization", auth.header_value());
+        let mut value =
+            HeaderValue::from_str(&auth.header_value()).map_err(|_| PublishError::Connection {
+                url: url.clone(),
+                reason: "the credentials are not a valid header value".into(),
+            })?;
+        value.set_sensitive(true);
+        headers.push((AUTHORIZATION, value));
     }
-    let mut response = request
-        .send(&body[..])
-        .map_err(|e| PublishError::Connection {
-            url: url.clone(),
-            reason: scrub(&e.to_string()),
-        })?;
-    let status = response.status().as_u16();
+    let response = client
+        .send(Method::POST, endpoint, &headers, body, MAX_ANSWER_BYTES)
+        .map_err(|e| connection(e.to_string()))?;
+    let status = response.status.as_u16();
     let location = response
-        .headers()
-        .get("location")
+        .headers
+        .get(LOCATION)
         .and_then(|v| v.to_str().ok())
         .map(display_url);
-    let raw = response
-        .body_mut()
-        .with_config()
-        .limit(MAX_ANSWER_BYTES)
-        .read_to_vec()
-        .unwrap_or_default();
+    let raw = response.body;
     let detail = scrub(&answer_detail(&raw));
     tracing::debug!(status, %url, detail = %detail, "monitor answered");
     match status {
