@@ -15,6 +15,9 @@ use crate::args::ClusterArgs;
 use crate::live::interrupted;
 
 #[derive(clap::Args)]
+#[command(after_help = "Examples:\n  \
+    scs-conformance status -n sonobuoy\n  \
+    scs-conformance status --json | jq .status")]
 pub struct StatusArgs {
     #[command(flatten)]
     cluster: ClusterArgs,
@@ -97,6 +100,8 @@ fn render_status(view: &RunView) -> String {
 }
 
 #[derive(clap::Args)]
+#[command(after_help = "Example:\n  \
+    scs-conformance retrieve -n sonobuoy --out results && scs-conformance verdict --standard scs-0219-v1 --results results/*.tar.gz")]
 pub struct RetrieveArgs {
     #[command(flatten)]
     cluster: ClusterArgs,

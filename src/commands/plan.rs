@@ -14,6 +14,9 @@ use crate::args::{Definitions, NarrowArgs};
 use crate::{Failure, context};
 
 #[derive(clap::Args)]
+#[command(after_help = "Examples:\n  \
+    scs-conformance plan --standard scs-0219-v1 --cni cilium --k8s-version 1.35 --list\n  \
+    scs-conformance plan --standard scs-0201-v1 --inventory junit_01.xml.gz")]
 pub struct Args {
     /// Scope, module or test case id (case-insensitive).
     #[arg(long, value_name = "ID")]

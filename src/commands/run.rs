@@ -23,6 +23,11 @@ use crate::live::{Live, interrupted};
 use crate::{Failure, context};
 
 #[derive(clap::Args)]
+#[command(after_help = "Examples:\n  \
+    scs-conformance run --standard scs-0219-v1 --kubeconfig kubeconfig.yaml\n  \
+    scs-conformance run --standard scs-compatible-kaas --version v1 --subject my-cluster --out results\n  \
+    scs-conformance run --standard scs-0219-v1 --focus 'ipBlock|CIDR' --keep   # debugging, no certification\n  \
+    scs-conformance run --standard scs-0219-v1 --image-registry mirror.local --e2e-repo-config repo-list.yaml")]
 pub struct Args {
     /// Scope, module or test case id (case-insensitive), e.g. SCS-0219-V1.
     #[arg(long, value_name = "ID")]

@@ -20,6 +20,9 @@ use crate::{Failure, context};
 const RESULTS_MARKER: &str = ".scs-conformance-extraction";
 
 #[derive(clap::Args)]
+#[command(after_help = "Examples:\n  \
+    scs-conformance verdict --standard scs-0219-v1 --results 202612030836_sonobuoy_1d04.tar.gz\n  \
+    scs-conformance verdict --standard scs-0201-v1 --cni cilium --results junit_01.xml.gz --subject my-cluster")]
 pub struct Args {
     /// Scope, module or test case id (case-insensitive), e.g. scs-0219-v1, kaas-networking-check,
     /// scs-compatible-kaas.
