@@ -38,6 +38,16 @@ fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_scs-conformance"))
 }
 
+/// `scs-conformance ARGS -n NS --kubeconfig <the node's>`.
+fn scs(node: &Node, ns: &str, args: &[&str]) -> Output {
+    Command::new(bin())
+        .args(args)
+        .args(["-n", ns, "--kubeconfig"])
+        .arg(&node.kubeconfig)
+        .output()
+        .unwrap()
+}
+
 struct RunOutcome {
     code: i32,
     verdict: Option<Value>,
@@ -137,8 +147,9 @@ struct CleanupOnDrop<'a> {
 
 impl Drop for CleanupOnDrop<'_> {
     fn drop(&mut self) {
+        // Not `ours`: a drop during a failed test's unwinding must not panic.
         let _ = Command::new(bin())
-            .args(["cleanup", "--namespace", self.ns, "--kubeconfig"])
+            .args(["cleanup", "-n", self.ns, "--kubeconfig"])
             .arg(&self.node.kubeconfig)
             .output();
     }
@@ -339,18 +350,9 @@ fn ctrl_c_mid_run_is_abort_and_leaves_nothing() {
     let r = run_interrupted(&node, ns, |child| {
         // Mid-run, from another shell: the status says running, and the logs of the real
         // plugin pod's containers (the e2e binary and the Sonobuoy worker) can be read.
-        let status = Command::new(bin())
-            .args(["status", "-n", ns, "--kubeconfig"])
-            .arg(&node.kubeconfig)
-            .output()
-            .unwrap();
-        let status = String::from_utf8_lossy(&status.stdout).into_owned();
+        let status = String::from_utf8_lossy(&scs(&node, ns, &["status"]).stdout).into_owned();
         assert!(status.contains(": running\n"), "{status}");
-        let logs = Command::new(bin())
-            .args(["logs", "-n", ns, "--tail", "20", "--kubeconfig"])
-            .arg(&node.kubeconfig)
-            .output()
-            .unwrap();
+        let logs = scs(&node, ns, &["logs", "--tail", "20"]);
         let logs = String::from_utf8_lossy(&logs.stdout).into_owned();
         for container in ["kube-sonobuoy", "e2e", "sonobuoy-worker"] {
             assert!(
@@ -390,15 +392,7 @@ fn a_kept_run_under_baseline_pod_security_is_read_by_status_logs_and_retrieve() 
         "{label}"
     );
     // Our own view of the kept run: status, the real containers' logs, the tarball.
-    let ours_cli = |args: &[&str]| {
-        Command::new(bin())
-            .args(args)
-            .args(["-n", ns, "--kubeconfig"])
-            .arg(&node.kubeconfig)
-            .output()
-            .unwrap()
-    };
-    let o = ours_cli(&["status"]);
+    let o = scs(&node, ns, &["status"]);
     let status_text = String::from_utf8_lossy(&o.stdout).into_owned();
     assert!(o.status.success(), "{status_text}");
     assert!(
@@ -408,7 +402,7 @@ fn a_kept_run_under_baseline_pod_security_is_read_by_status_logs_and_retrieve() 
     assert!(status_text.contains("result passed"), "{status_text}");
     // The aggregator removed the plugin pod when the run completed: its log is what is left
     // (ctrl_c_mid_run_is_abort_and_leaves_nothing reads the plugin containers mid-run).
-    let o = ours_cli(&["logs", "--tail", "200"]);
+    let o = scs(&node, ns, &["logs", "--tail", "200"]);
     let logs = String::from_utf8_lossy(&o.stdout).into_owned();
     assert!(o.status.success(), "{logs}");
     assert!(
@@ -419,7 +413,11 @@ fn a_kept_run_under_baseline_pod_security_is_read_by_status_logs_and_retrieve() 
     );
     assert!(logs.contains("Results available at"), "{logs}");
     let fetched_dir = r.out.path().join("ours-retrieve");
-    let o = ours_cli(&["retrieve", "--out", fetched_dir.to_str().unwrap()]);
+    let o = scs(
+        &node,
+        ns,
+        &["retrieve", "--out", fetched_dir.to_str().unwrap()],
+    );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let fetched = std::fs::read_dir(&fetched_dir)
         .unwrap()
@@ -479,11 +477,7 @@ fn a_kept_run_under_baseline_pod_security_is_read_by_status_logs_and_retrieve() 
         std::fs::read(&fetched).unwrap(),
         "our retrieve returns the very tarball sonobuoy retrieve gets"
     );
-    let o = Command::new(bin())
-        .args(["cleanup", "--namespace", ns, "--kubeconfig"])
-        .arg(&node.kubeconfig)
-        .output()
-        .unwrap();
+    let o = scs(&node, ns, &["cleanup"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_nothing_left(&node, ns);
 }
@@ -493,13 +487,17 @@ fn quick_runs_one_spec_through_the_real_sonobuoy() {
     let node = real_node::acquire(Netpol::Enforce);
     let ns = "real-quick";
     let out = tempfile::tempdir().unwrap();
-    let o = Command::new(bin())
-        .args(["quick", "-n", ns, "--timeout", "10m", "--kubeconfig"])
-        .arg(&node.kubeconfig)
-        .arg("--out")
-        .arg(out.path())
-        .output()
-        .unwrap();
+    let o = scs(
+        &node,
+        ns,
+        &[
+            "quick",
+            "--timeout",
+            "10m",
+            "--out",
+            out.path().to_str().unwrap(),
+        ],
+    );
     let r = finish(o, out);
     let why = explain(&node, ns, &r);
     assert_eq!(r.code, 0, "{why}");

@@ -277,13 +277,7 @@ fn an_existing_run_is_not_overwritten_without_force() {
 #[test]
 fn an_unreachable_cluster_is_abort_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
-    let kc = dir.path().join("kubeconfig");
-    let text = std::fs::read_to_string(testenv::kubeconfig()).unwrap();
-    let server = text
-        .lines()
-        .find(|l| l.trim_start().starts_with("server:"))
-        .unwrap();
-    std::fs::write(&kc, text.replace(server, "    server: https://127.0.0.1:1")).unwrap();
+    let kc = testenv::unreachable_kubeconfig(dir.path());
     let r = run("e2e-unreachable", &kc, &["--cni", "cilium"]);
     assert_eq!(r.code, 3, "{}", r.text);
     let v = r.verdict.unwrap();

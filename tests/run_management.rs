@@ -246,17 +246,7 @@ fn a_run_under_way_has_a_status_but_nothing_to_retrieve_yet() {
 #[test]
 fn an_unreachable_api_server_is_named_in_the_error() {
     let dir = tempfile::tempdir().unwrap();
-    let kc = dir.path().join("kubeconfig");
-    let config = std::fs::read_to_string(testenv::kubeconfig()).unwrap();
-    let server = config
-        .lines()
-        .find(|l| l.trim_start().starts_with("server:"))
-        .unwrap();
-    std::fs::write(
-        &kc,
-        config.replace(server, "    server: https://127.0.0.1:1"),
-    )
-    .unwrap();
+    let kc = testenv::unreachable_kubeconfig(dir.path());
     let o = Command::new(bin())
         .args(["status", "--kubeconfig"])
         .arg(&kc)

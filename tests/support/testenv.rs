@@ -94,6 +94,23 @@ pub fn kubeconfig() -> PathBuf {
     }
 }
 
+/// The testenv kubeconfig with its server moved to loopback port 1 (a refused connection),
+/// written into `dir`: a cluster that cannot be reached, with valid credentials.
+pub fn unreachable_kubeconfig(dir: &std::path::Path) -> PathBuf {
+    let config = std::fs::read_to_string(kubeconfig()).unwrap();
+    let server = config
+        .lines()
+        .find(|l| l.trim_start().starts_with("server:"))
+        .unwrap();
+    let path = dir.join("kubeconfig");
+    std::fs::write(
+        &path,
+        config.replace(server, "    server: https://127.0.0.1:1"),
+    )
+    .unwrap();
+    path
+}
+
 /// A kube `Config` for the testenv's admin user.
 pub async fn config() -> Config {
     let path = kubeconfig();
