@@ -40,9 +40,14 @@ fn bin() -> PathBuf {
 
 /// `scs-conformance ARGS -n NS --kubeconfig <the node's>`.
 fn scs(node: &Node, ns: &str, args: &[&str]) -> Output {
+    scs_global(node, &[args, &["-n", ns]].concat())
+}
+
+/// `scs-conformance ARGS --kubeconfig <the node's>`, for commands without a namespace.
+fn scs_global(node: &Node, args: &[&str]) -> Output {
     Command::new(bin())
         .args(args)
-        .args(["-n", ns, "--kubeconfig"])
+        .arg("--kubeconfig")
         .arg(&node.kubeconfig)
         .output()
         .unwrap()
@@ -530,5 +535,155 @@ fn the_clusters_own_conformance_image_lists_its_specs_for_the_plan() {
         set(&[DEFAULT_DENY, EGRESS_CIDR, API_OPERATIONS]),
         "{why}"
     );
+    assert_nothing_left(&node, ns);
+}
+
+/// The node's containerd (`ctr -n k8s.io`), as testenv/node.sh reaches it.
+fn ctr(args: &[&str]) -> Output {
+    let sock = std::env::var_os("TESTENV_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| real_node::repo_root().join("target").join("testenv"))
+        .join("real/run/node/containerd/containerd.sock");
+    Command::new("ctr")
+        .arg("--address")
+        .arg(sock)
+        .args(["--namespace", "k8s.io"])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Images renamed to their mirror names for one test, and named back however the test ends
+/// (every later test expects the upstream names).
+struct MirrorNames(Vec<(String, String)>);
+
+impl MirrorNames {
+    /// Renames every image of `mapping` (upstream -> mirror) that the node has.
+    fn rename(mapping: Vec<(String, String)>) -> MirrorNames {
+        let present = String::from_utf8_lossy(&ctr(&["images", "ls", "-q"]).stdout).into_owned();
+        let mut renamed = MirrorNames(Vec::new());
+        for (upstream, mirror) in mapping {
+            if !present.lines().any(|l| l == upstream) {
+                continue;
+            }
+            let o = ctr(&["images", "tag", "--force", &upstream, &mirror]);
+            assert!(
+                o.status.success(),
+                "ctr images tag {upstream} {mirror}: {o:?}"
+            );
+            renamed.0.push((upstream.clone(), mirror));
+            let o = ctr(&["images", "rm", &upstream]);
+            assert!(o.status.success(), "ctr images rm {upstream}: {o:?}");
+        }
+        renamed
+    }
+}
+
+impl Drop for MirrorNames {
+    fn drop(&mut self) {
+        for (upstream, mirror) in &self.0 {
+            let _ = ctr(&["images", "tag", "--force", mirror, upstream]);
+            let _ = ctr(&["images", "rm", mirror]);
+        }
+    }
+}
+
+#[test]
+fn an_air_gapped_node_runs_everything_from_a_mirror() {
+    let node = real_node::acquire(Netpol::Enforce);
+    let ns = "real-mirror";
+    let work = tempfile::tempdir().unwrap();
+    let repo_list = work.path().join("repo-list.yaml");
+    // Our own `images` for this cluster: the mapping and the KUBE_TEST_REPO_LIST file.
+    let o = scs_global(
+        &node,
+        &[
+            "images",
+            "--mirror",
+            "mirror.local",
+            "--json",
+            "--repo-list",
+            repo_list.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let listed: Value = serde_json::from_slice(&o.stdout).expect("images --json");
+    let mapping: Vec<(String, String)> = listed["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["image"].as_str().unwrap().to_string(),
+                i["mirror"].as_str().unwrap().to_string(),
+            )
+        })
+        // The sandbox image is the node's own configuration (containerd's sandbox_image), as on
+        // a provider's node image; the e2e specs that would name it are not in this selection.
+        .filter(|(upstream, _)| !upstream.starts_with("registry.k8s.io/pause:"))
+        .collect();
+    let renamed = MirrorNames::rename(mapping);
+    let names: Vec<&str> = renamed.0.iter().map(|(u, _)| u.as_str()).collect();
+    for needed in [
+        "docker.io/sonobuoy/sonobuoy:",
+        "registry.k8s.io/conformance:",
+    ] {
+        assert!(
+            names.iter().any(|n| n.starts_with(needed)),
+            "{needed}* not among the renamed images {names:?}"
+        );
+    }
+    let present = String::from_utf8_lossy(&ctr(&["images", "ls", "-q"]).stdout).into_owned();
+    for (upstream, _) in &renamed.0 {
+        assert!(
+            !present.lines().any(|l| l == upstream),
+            "{upstream} still on the node"
+        );
+    }
+
+    let r = run(
+        &node,
+        ns,
+        &[
+            "--image-registry",
+            "mirror.local",
+            "--e2e-repo-config",
+            repo_list.to_str().unwrap(),
+        ],
+    );
+    let why = explain(&node, ns, &r);
+    assert_eq!(r.code, 0, "{why}");
+    assert_eq!(
+        specs_with(r.verdict.as_ref().expect("verdict.json"), "passed"),
+        set(&[DEFAULT_DENY, EGRESS_CIDR, API_OPERATIONS]),
+        "{why}"
+    );
+    // Every container of the run (aggregator, worker, e2e, and the specs' own pods) started
+    // from a mirror name; with the upstream names gone, any other would have failed to pull.
+    let events = node.recorded_events();
+    let started: BTreeSet<&str> = events
+        .lines()
+        .filter_map(|l| l.split("Container image \"").nth(1))
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    for prefix in [
+        "mirror.local/sonobuoy/sonobuoy:",
+        "mirror.local/conformance:",
+        "mirror.local/e2e-test-images/agnhost:",
+    ] {
+        assert!(
+            started.iter().any(|i| i.starts_with(prefix)),
+            "no container from {prefix}*: {started:?}\n{why}"
+        );
+    }
+    let upstream: Vec<&&str> = started
+        .iter()
+        .filter(|i| !i.starts_with("mirror.local/") && !i.contains("/coredns/"))
+        .collect();
+    assert!(
+        upstream.is_empty(),
+        "containers from upstream names: {upstream:?}"
+    );
+    drop(renamed);
     assert_nothing_left(&node, ns);
 }
