@@ -20,6 +20,8 @@
 //! [subjects.noris-1.35]           # ours: one subject
 //! context = "admin@noris"
 //! cni = "cilium"
+//! [subjects.management]           # ours: the cluster the fleet runs in (as a Kubernetes Job)
+//! in_cluster = true
 //! ```
 //!
 //! `scs-test-runner.py` reads only `secrets`, `presets`, `scopes` and `subjects.*.mapping`, so the
@@ -129,6 +131,7 @@ struct RawSubject {
     stall_timeout: Option<Spanned<String>>,
     scs_sonobuoy_config: Option<String>,
     args: Option<Vec<String>>,
+    in_cluster: Option<Spanned<bool>>,
 }
 
 /// A preset: scopes × subjects, with a concurrency limit.
@@ -149,6 +152,17 @@ struct Extras {
     stall_timeout: Option<Duration>,
     scs_sonobuoy_config: Option<PathBuf>,
     args: Option<Vec<String>>,
+    in_cluster: Option<bool>,
+}
+
+/// How the checks of a subject reach its API server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClusterAccess {
+    /// A kubeconfig file (`mapping.kubeconfig`, relative to the config's directory).
+    Kubeconfig(PathBuf),
+    /// The service account of the pod the fleet runs in (`in_cluster = true`): for certifying
+    /// the cluster that runs the fleet as a Kubernetes Job.
+    InCluster,
 }
 
 /// Everything a fleet run needs to know about one subject.
@@ -157,8 +171,7 @@ pub struct Subject {
     pub name: String,
     /// SCS's variables (`kubeconfig`, `subject_root`, …), interpolated, as written.
     pub mapping: BTreeMap<String, String>,
-    /// The kubeconfig (`mapping.kubeconfig`, relative to the config's directory).
-    pub kubeconfig: PathBuf,
+    pub access: ClusterAccess,
     pub context: Option<String>,
     pub cni: Option<String>,
     pub namespace: Option<String>,
@@ -273,6 +286,7 @@ impl Loader<'_> {
             stall_timeout: self.duration(&raw.stall_timeout, &key("stall_timeout")),
             scs_sonobuoy_config: nonempty(&raw.scs_sonobuoy_config).map(|p| dir.join(p)),
             args: raw.args.clone(),
+            in_cluster: raw.in_cluster.as_ref().map(|b| *b.get_ref()),
         }
     }
 }
@@ -427,6 +441,13 @@ impl Config {
                 .map(|(k, v)| (k.clone(), v.get_ref().clone()))
                 .collect();
             if name == DEFAULT_SUBJECT {
+                if let Some(b) = &s.get_ref().in_cluster {
+                    loader.problem(
+                        Some(b.span()),
+                        "subjects._.in_cluster",
+                        "in_cluster can only be set for one subject (the cluster the fleet runs in), not for every subject".to_string(),
+                    );
+                }
                 // Check the templates once, with a placeholder subject.
                 for (k, v) in &s.get_ref().mapping {
                     if let Err(e) = interpolate(v.get_ref(), "x") {
@@ -495,21 +516,29 @@ impl Config {
         if let Some(own) = self.mappings.get(name) {
             mapping.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
-        let Some(kubeconfig) = mapping.get("kubeconfig").filter(|k| !k.trim().is_empty()) else {
-            return Err(problem(
-                format!("subjects.{}.mapping.kubeconfig", toml_key(name)),
-                format!(
-                    "subject {name} has no kubeconfig (set kubeconfig in [subjects._.mapping] or [subjects.{}.mapping])",
-                    toml_key(name)
-                ),
-            ));
-        };
-        let kubeconfig = self.dir.join(kubeconfig);
         let own = self.extras.get(name).cloned().unwrap_or_default();
         let d = &self.default_extras;
+        // `in_cluster` is per subject only: a default for every subject would point them all at
+        // the one cluster the fleet runs in.
+        let access = if own.in_cluster == Some(true) {
+            ClusterAccess::InCluster
+        } else {
+            let Some(kubeconfig) = mapping.get("kubeconfig").filter(|k| !k.trim().is_empty())
+            else {
+                return Err(problem(
+                    format!("subjects.{}.mapping.kubeconfig", toml_key(name)),
+                    format!(
+                        "subject {name} has no kubeconfig (set kubeconfig in [subjects._.mapping] or [subjects.{}.mapping], or in_cluster = true in [subjects.{}])",
+                        toml_key(name),
+                        toml_key(name)
+                    ),
+                ));
+            };
+            ClusterAccess::Kubeconfig(self.dir.join(kubeconfig))
+        };
         Ok(Subject {
             name: name.to_string(),
-            kubeconfig,
+            access,
             context: own.context.or_else(|| d.context.clone()),
             cni: own.cni.or_else(|| d.cni.clone()),
             namespace: own.namespace.or_else(|| d.namespace.clone()),
@@ -636,7 +665,7 @@ mod tests {
         )
         .unwrap();
         let a = c.subject("a").unwrap();
-        assert_eq!(a.kubeconfig, PathBuf::from("/abs/kc"));
+        assert_eq!(a.access, ClusterAccess::Kubeconfig("/abs/kc".into()));
         assert_eq!(a.mapping["subject_root"], "a");
         assert_eq!(a.context.as_deref(), Some("ctx"));
         assert_eq!(a.cni.as_deref(), Some("calico"));
@@ -644,12 +673,33 @@ mod tests {
         assert_eq!(a.execution_mode, "serial");
         assert_eq!(a.args, vec!["--date", "2026-05-01"]);
         let b = c.subject("b").unwrap();
-        assert_eq!(b.kubeconfig, PathBuf::from("cfg/b/kubeconfig.yaml"));
+        assert_eq!(
+            b.access,
+            ClusterAccess::Kubeconfig("cfg/b/kubeconfig.yaml".into())
+        );
         assert_eq!(b.timeout, Duration::from_secs(7200));
         assert_eq!(b.execution_mode, "parallel");
         let none = parse("").unwrap();
         let e = none.subject("z").unwrap_err().to_string();
         assert!(e.contains("subject z has no kubeconfig"), "{e}");
+    }
+
+    #[test]
+    fn the_cluster_the_fleet_runs_in_is_a_subject_without_a_kubeconfig() {
+        let c = parse(
+            "[subjects._.mapping]\nkubeconfig = \"{subject}/kc\"\n[subjects.self]\nin_cluster = true\n",
+        )
+        .unwrap();
+        assert_eq!(c.subject("self").unwrap().access, ClusterAccess::InCluster);
+        assert_eq!(
+            c.subject("other").unwrap().access,
+            ClusterAccess::Kubeconfig("cfg/other/kc".into())
+        );
+        // Every subject in the one cluster the fleet runs in is a mistake, not a default.
+        assert_eq!(
+            first_problem("[subjects._]\nin_cluster = true\n"),
+            "cfg/config.toml:2:14: subjects._.in_cluster: in_cluster can only be set for one subject (the cluster the fleet runs in), not for every subject"
+        );
     }
 
     #[test]
@@ -679,8 +729,8 @@ mod tests {
         );
         let s = c.subject("syself-1.35").unwrap();
         assert_eq!(
-            s.kubeconfig,
-            PathBuf::from("Tests/syself-1.35/kubeconfig.yaml")
+            s.access,
+            ClusterAccess::Kubeconfig("Tests/syself-1.35/kubeconfig.yaml".into())
         );
         assert_eq!(s.mapping["subject_root"], "syself-1.35");
         assert_eq!(s.mapping["os_cloud"], "syself-1.35");

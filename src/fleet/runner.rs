@@ -23,6 +23,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio::time::sleep_until;
 
 use super::{Job, JobOutcome, Plan, TestcaseOutcome, TestcaseSpec, path_component};
+use crate::fleet::config::ClusterAccess;
 use scs_conformance::verdict::Verdict;
 
 /// After a subject's time limit, how long a child may still take to abort and clean up by itself
@@ -242,8 +243,10 @@ fn child_args(
 ) -> Vec<String> {
     let s = &job.subject;
     let mut a = opts.global_args.clone();
-    a.extend(["scs-check".into(), "run".into(), "-k".into()]);
-    a.push(s.kubeconfig.display().to_string());
+    a.extend(["scs-check".into(), "run".into()]);
+    if let ClusterAccess::Kubeconfig(k) = &s.access {
+        a.extend(["-k".into(), k.display().to_string()]);
+    }
     a.extend(["-c".into(), tc.id.clone(), "-r".into()]);
     a.push(result_dir.display().to_string());
     a.extend([
@@ -336,6 +339,10 @@ async fn run_testcase(
         }
     };
     let mut command = Command::new(&opts.exe);
+    if job.subject.access == ClusterAccess::InCluster {
+        // Without -k and KUBECONFIG the check uses the pod's service account.
+        command.env_remove("KUBECONFIG");
+    }
     command
         .args(&args)
         .stdin(Stdio::null())
