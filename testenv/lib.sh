@@ -52,7 +52,14 @@ set_profile() {
       KCM_PORT=$((base + 3))
       SCHEDULER_PORT=$((base + 4))
       KWOK_PORT=$((base + 5))
-      APISERVER_HOST=127.0.0.1
+      # TESTENV_APISERVER_HOST=10.201.0.1: the API server listens on the real node's host end
+      # instead of loopback, so that pods of the real node reach this cluster too (a fleet Job
+      # certifying a second cluster, tests/fleet_job.rs). Only that address is allowed.
+      APISERVER_HOST="${TESTENV_APISERVER_HOST:-127.0.0.1}"
+      case "$APISERVER_HOST" in
+        127.0.0.1 | "${TESTENV_NODE_NET:-10.201.0}.1") ;;
+        *) die "TESTENV_APISERVER_HOST must be 127.0.0.1 or the real node's host address ${TESTENV_NODE_NET:-10.201.0}.1, not '$APISERVER_HOST'" ;;
+      esac
       COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
       ;;
     kwok)

@@ -7,10 +7,14 @@
 mod testenv;
 
 use std::io::Write;
+
+use scs_conformance_cli::fleet::config::ClusterAccess;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-const OVERLAYS: &[&str] = &["base", "example", "per-subject"];
+const OVERLAYS: &[&str] = &["base", "example", "per-subject", "in-cluster"];
+/// Overlays that certify no cluster the runner runs in: no rights, no token.
+const LEAST_PRIVILEGE: &[&str] = &["base", "example", "per-subject"];
 
 fn kustomize(overlay: &str) -> String {
     let dir = testenv::repo_root().join("deploy/kustomize").join(overlay);
@@ -72,7 +76,7 @@ fn kubectl(kubeconfig: &Path, args: &[&str], stdin: &str) -> (bool, String) {
 
 #[test]
 fn every_overlay_builds_and_least_privilege_holds() {
-    for overlay in OVERLAYS {
+    for overlay in LEAST_PRIVILEGE {
         let y = kustomize(overlay);
         // No rights on the management cluster, no token in the pods, nothing privileged.
         for kind in [
@@ -108,6 +112,41 @@ fn every_overlay_builds_and_least_privilege_holds() {
 }
 
 #[test]
+fn only_the_in_cluster_overlay_grants_rights_and_only_to_certify_its_own_cluster() {
+    let y = kustomize("in-cluster");
+    // Top-level kinds only (a binding's roleRef says `kind: ClusterRole` too).
+    for kind in [
+        "\nkind: ClusterRole\n",
+        "\nkind: Role\n",
+        "\nkind: RoleBinding\n",
+    ] {
+        assert!(!y.contains(kind), "{kind}");
+    }
+    assert_eq!(y.matches("kind: ClusterRoleBinding\n").count(), 1);
+    assert!(y.contains("name: cluster-admin"), "{y}");
+    // The token is mounted in the fleet pod only; the service account keeps it off elsewhere.
+    assert!(
+        y.contains("          automountServiceAccountToken: true"),
+        "{y}"
+    );
+    for needed in [
+        "runAsNonRoot: true",
+        "readOnlyRootFilesystem: true",
+        "allowPrivilegeEscalation: false",
+    ] {
+        assert!(y.contains(needed), "{needed}");
+    }
+    let path = testenv::repo_root().join("deploy/kustomize/in-cluster/config.toml");
+    let c =
+        scs_conformance_cli::fleet::config::Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    assert_eq!(
+        c.subject("management").unwrap().access,
+        ClusterAccess::InCluster
+    );
+}
+
+#[test]
 fn the_api_server_accepts_every_object_in_a_server_side_dry_run() {
     let kc = instance(16);
     // Namespaced objects are only checked once their namespace exists.
@@ -134,8 +173,8 @@ fn the_example_config_is_a_fleet_config() {
     );
     let s = c.subject("cluster-a").unwrap();
     assert_eq!(
-        s.kubeconfig,
-        PathBuf::from("/etc/scs/secrets/cluster-a.kubeconfig")
+        s.access,
+        ClusterAccess::Kubeconfig("/etc/scs/secrets/cluster-a.kubeconfig".into())
     );
     assert_eq!(c.keyfile, Some(PathBuf::from("/etc/scs/secrets/keyfile")));
 }

@@ -15,7 +15,7 @@ Python 3 standard library only. It follows the rules of the real monitor
 6. no document's `run.uuid` is stored already            else 409 "Conflict: report already present"
 7. store the report bytes as STORE/<run.uuid>.yaml|json and answer 200 `null`.
 
-It listens on 127.0.0.1 on a free port, prints `PORT=<n>` as its first stdout line, and stops by
+It listens on 127.0.0.1 (or --host) on a free port, prints `PORT=<n>` as its first stdout line, and stops by
 itself after --max-seconds. Secrets are never logged (only the request line is).
 """
 
@@ -229,11 +229,13 @@ def main():
     parser.add_argument("--public-key", required=True, help="the account's OpenSSH public key file")
     parser.add_argument("--subject", required=True, help="the account's subject")
     parser.add_argument("--delegate", action="append", default=[], help="subject delegating to the account")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (only loopback or a testenv address: pods of the real node reach 10.201.0.1)")
     parser.add_argument("--port", type=int, default=0, help="0 = pick a free port")
     parser.add_argument("--max-seconds", type=float, default=300, help="stop after this long")
     args = parser.parse_args()
 
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(Monitor(args)))
+    server = ThreadingHTTPServer((args.host, args.port), make_handler(Monitor(args)))
     server.daemon_threads = True
     print(f"PORT={server.server_address[1]}", flush=True)
     deadline = time.monotonic() + args.max_seconds
