@@ -905,6 +905,54 @@ fn fleet_html_shows_the_matrix_links_reused_results_and_reasons_and_escapes_name
         "{problems}"
     );
     assert!(problems.contains("cannot reach"), "{problems}");
+
+    // It loads nothing, even with links to local files on it.
+    let netlog = dir.path().join("netlog.json");
+    chromium::dump_dom(
+        &chromium,
+        &page,
+        &[
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            &format!("--log-net-log={}", netlog.display()),
+        ],
+    );
+    let fetched = chromium::page_requests(&netlog);
+    assert!(fetched.is_empty(), "the page requested {fetched:?}");
+    // summary.md: the same name, as text for a Markdown renderer.
+    let summary = std::fs::read_to_string(fleet.out().join("summary.md")).unwrap();
+    assert!(
+        summary.contains(r#"\<b\>evil\</b\> "q" \& \<script\>alert\(1\)\</script\>"#),
+        "{summary}"
+    );
+    assert!(!summary.contains("<b>"), "{summary}");
+}
+
+#[test]
+fn a_second_fleet_into_the_same_output_folder_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = offline_fleet(dir.path());
+    // What a running fleet holds.
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(fleet.out().join(".scs-conformance.lock"))
+        .unwrap();
+    lock.try_lock().unwrap();
+    let (code, stderr) = run_fleet(&fleet, &["--skip-fresh"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("another scs-conformance process"),
+        "{stderr}"
+    );
+    // It touched nothing: the earlier results are as they were.
+    assert_eq!(
+        last_results(&fleet.out(), "mixed-up")["subject"],
+        "someone-else"
+    );
+    drop(lock);
+    let (code, stderr) = run_fleet(&fleet, &[]);
+    assert_eq!(code, Some(3), "{stderr}");
 }
 
 #[test]

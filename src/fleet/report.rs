@@ -159,5 +159,33 @@ mod tests {
         // A test case that never started has no invocation.
         assert!(!y.contains("version-policy-check"), "{y}");
         assert_eq!(y.matches("      id: ").count(), 1);
+
+        // Nor has a reused one: its result stays in the earlier document, with its checked_at.
+        let mut reused = tc("node-distribution-check", "", Some(1));
+        reused.verdict = Verdict::Pass;
+        reused.reused = Some(crate::fleet::reuse::Reused {
+            entry: crate::fleet::reuse::Entry {
+                id: "node-distribution-check".into(),
+                module: "scs-0214-v2".into(),
+                verdict: "PASS".into(),
+                result: Some(1),
+                reason: String::new(),
+                checked_at: "2026-11-30T03:00:00Z".parse().unwrap(),
+                lifetime: scs_conformance::definitions::catalog::Lifetime::Week,
+                report_uuid: "earlier".into(),
+                published: true,
+            },
+            expires: "2026-12-14T00:00:00Z".parse().unwrap(),
+        });
+        let mut job = job;
+        job.testcases = vec![reused];
+        let y = render(
+            &job,
+            &["fleet".into()],
+            None,
+            jiff::civil::date(2026, 12, 2),
+        );
+        assert!(y.ends_with("  sections: null\n  forced_version: null\n  forced_tests: null\n  invocations: {}\n"), "{y}");
+        assert!(!y.contains("node-distribution-check"), "{y}");
     }
 }

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::{JobOutcome, exit_code};
+use scs_conformance::reports::escape::markdown_text;
 use scs_conformance::verdict::{self, Verdict};
 
 fn symbol(v: Verdict) -> &'static str {
@@ -26,14 +27,17 @@ fn href(p: &Path) -> String {
         .replace(')', "%29")
 }
 
-/// Table-cell text: one line, no pipes.
+/// Table-cell text: one line, at most 200 characters, Markdown structure escaped (subject names
+/// come from a config, reasons from clusters; `<b>` must stay text).
 fn cell(s: &str) -> String {
     let one: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    let one = one.replace('|', "\\|");
     if one.chars().count() > 200 {
-        format!("{}…", one.chars().take(200).collect::<String>())
+        format!(
+            "{}…",
+            markdown_text(&one.chars().take(200).collect::<String>())
+        )
     } else {
-        one
+        markdown_text(&one)
     }
 }
 
