@@ -204,6 +204,22 @@ pub fn select(
             Err(p) => problems.push(p),
         }
     }
+    // Each subject has a folder of its own: two whose names map to one folder would overwrite
+    // each other's outputs and last results.
+    for (i, a) in subjects.iter().enumerate() {
+        if let Some(b) = subjects[..i]
+            .iter()
+            .find(|b| path_component(b) == path_component(a))
+        {
+            problems.push(problem(
+                &format!("subjects.{a}"),
+                format!(
+                    "subjects {b:?} and {a:?} would share the output folder {}; rename one",
+                    path_component(a)
+                ),
+            ));
+        }
+    }
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -509,6 +525,21 @@ mod tests {
         assert!(
             e.contains("both scope(s) and subject(s) must be non-empty"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn subjects_sharing_a_folder_are_refused() {
+        let sel = Selection {
+            scopes: vec!["scs-compatible-kaas".into()],
+            subjects: vec!["a b,a_b".into()],
+            ..Default::default()
+        };
+        let e = select(&scs_config(), &catalog(), &sel, today()).unwrap_err();
+        assert!(
+            e[0].to_string()
+                .contains("subjects \"a b\" and \"a_b\" would share the output folder a_b"),
+            "{e:?}"
         );
     }
 
