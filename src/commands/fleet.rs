@@ -1,12 +1,13 @@
 //! `scs-conformance fleet`: a drop-in for `scs-test-runner.py run` (docs/fleet.md).
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use scs_conformance::scs::publish::{self, BasicAuth, PublishOptions, PublishOutcome};
 
 use crate::args::Definitions;
 use crate::fleet::config::Config;
+use crate::fleet::reuse;
 use crate::fleet::runner::{self, RunnerOptions};
 use crate::fleet::{self, JobOutcome, Selection};
 use crate::{Failure, context};
@@ -18,7 +19,10 @@ use crate::{Failure, context};
     scs-conformance fleet --config Tests/config.toml --preset kaas3 --section .auto -o report.yaml\n\n\
     Every (scope, subject) runs its test cases as `scs-conformance scs-check` child processes;\n\
     outputs per subject under --out. Exit codes: the roll-up over the fleet (0 PASS, 1 FAIL,\n\
-    3 ABORT, 4 MISSING), 2 bad config or usage, 5 all PASS but a report was not published."
+    3 ABORT, 4 MISSING), 2 bad config or usage, 5 all PASS but a report was not published.\n\n\
+    With --skip-fresh, a test case whose last result in --out (from an earlier fleet run) is\n\
+    still fresh is not run again; e.g. nightly, renewing each result a day before it expires:\n  \
+    scs-conformance fleet --config Tests/config.toml --preset kaas3 --skip-fresh"
 )]
 pub struct Args {
     /// SCS's runner config (Tests/config.toml format, plus our per-subject settings).
@@ -48,10 +52,37 @@ pub struct Args {
     /// Also write the fleet's multi-document report here (a document per (scope, subject)).
     #[arg(short = 'o', long = "output", value_name = "REPORT.yaml")]
     output: Option<PathBuf>,
-    /// Output directory: summary.md, fleet.json, report.yaml and a folder per subject.
+    /// Output directory: summary.md, fleet.html, fleet.json, report.yaml and a folder per subject.
     #[arg(long, value_name = "DIR", default_value = "fleet-results")]
     out: PathBuf,
+    /// Do not run a test case whose last result in --out (from an earlier fleet run) is still
+    /// fresh: PASS or FAIL (never ABORT), of the same subject, scope and module, published when
+    /// publishing, and within the test case's lifetime for at least --fresh-margin more. It is
+    /// carried into this run's summary, marked as reused with its date.
+    #[arg(long)]
+    skip_fresh: bool,
+    /// With --skip-fresh: how much longer a result must stay within its lifetime to count as
+    /// fresh (default 24h, so a nightly fleet renews it before it expires; 0: just within it).
+    #[arg(long, value_name = "DURATION", value_parser = parse_margin, requires = "skip_fresh")]
+    fresh_margin: Option<Duration>,
 }
+
+/// `--fresh-margin`: a duration, or `0`.
+fn parse_margin(text: &str) -> Result<Duration, String> {
+    if text.trim() == "0" {
+        return Ok(Duration::ZERO);
+    }
+    crate::args::parse_duration(text)
+}
+
+/// The fleet's own outputs in `--out`, replaced as a set: removed when a fleet starts, written
+/// when it ends (`fleet.json` last).
+const FLEET_SET: [&str; 4] = [
+    "report.yaml",
+    "summary.md",
+    fleet::html::FILE_NAME,
+    "fleet.json",
+];
 
 pub fn run(defs: &Definitions, args: Args) -> Result<u8, Failure> {
     let started = Instant::now();
@@ -104,6 +135,25 @@ pub fn run(defs: &Definitions, args: Args) -> Result<u8, Failure> {
         .map_err(|e| Failure::input(format!("{}: {e}", args.out.display())))?;
     let out = std::fs::canonicalize(&args.out)
         .map_err(|e| Failure::input(format!("{}: {e}", args.out.display())))?;
+    // One fleet at a time per output directory: another one would overwrite the folders and the
+    // last results this one reads and writes.
+    let _lock =
+        scs_conformance::reports::OutDir::lock(&out).map_err(|e| Failure::input(e.to_string()))?;
+    // The earlier fleet's summary must not sit next to this fleet's folders: it goes now, and
+    // the new set is written at the end.
+    for name in FLEET_SET {
+        match std::fs::remove_file(out.join(name)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(Failure::input(format!("{}: {e}", out.join(name).display())));
+            }
+            _ => {}
+        }
+    }
+    let previous: Vec<Result<reuse::Record, String>> = plan
+        .jobs
+        .iter()
+        .map(|j| reuse::load(&out.join(runner::job_dir(j))))
+        .collect();
     let exe = std::env::current_exe()
         .map_err(|e| Failure::input(format!("cannot find this program's path: {e}")))?;
     let mut global_args = Vec::new();
@@ -121,6 +171,12 @@ pub fn run(defs: &Definitions, args: Args) -> Result<u8, Failure> {
         exe,
         global_args,
         out: out.clone(),
+        reuse: args.skip_fresh.then(|| reuse::Policy {
+            now: jiff::Timestamp::now(),
+            margin: args.fresh_margin.unwrap_or(reuse::DEFAULT_MARGIN),
+            need_published: publishing.is_some(),
+            tz: jiff::tz::TimeZone::system(),
+        }),
     };
     eprintln!(
         "fleet: {} (scope, subject) pair(s), {} at a time{}; outputs in {}",
@@ -136,7 +192,7 @@ pub fn run(defs: &Definitions, args: Args) -> Result<u8, Failure> {
         .map_err(|e| Failure::input(format!("cannot start the async runtime: {e}")))?;
     let (mut jobs, interrupted) = runtime.block_on(async {
         let (cancel, _keep) = runner::forward_signals();
-        let jobs = runner::run(&plan, &opts, cancel.clone()).await;
+        let jobs = runner::run(&plan, &previous, &opts, cancel.clone()).await;
         let interrupted = *cancel.borrow() > 0;
         (jobs, interrupted)
     });
@@ -159,10 +215,6 @@ pub fn run(defs: &Definitions, args: Args) -> Result<u8, Failure> {
             write_errors = true;
         }
     };
-    write(out.join("report.yaml"), fleet_report.as_bytes());
-    if let Some(o) = &args.output {
-        write(o.clone(), fleet_report.as_bytes());
-    }
 
     match (&publishing, interrupted) {
         (Some(_), true) => eprintln!("fleet: interrupted: nothing is published"),
@@ -170,16 +222,34 @@ pub fn run(defs: &Definitions, args: Args) -> Result<u8, Failure> {
         (None, _) => {}
     }
 
+    // The rest of the set, rendered first and then written, `fleet.json` last: the last results
+    // of each (scope, subject) (after publishing, which they record), the summaries.
     let wall = started.elapsed().as_secs_f64();
+    let records: Vec<(PathBuf, String)> = jobs
+        .iter()
+        .zip(&previous)
+        .map(|(j, prev)| {
+            let record = reuse::next_record(j, prev.as_ref().ok());
+            (
+                out.join(&j.dir).join(reuse::FILE_NAME),
+                serde_json::to_string_pretty(&record).unwrap_or_default() + "\n",
+            )
+        })
+        .collect();
     let summary = fleet::summary::markdown(&jobs, &out, wall, plan.workers);
-    write(out.join("summary.md"), summary.as_bytes());
+    let page = fleet::html::render(&jobs, &out, wall, plan.workers, jiff::Timestamp::now());
     let json = fleet::summary::json(&jobs, wall, plan.workers);
-    write(
-        out.join("fleet.json"),
-        serde_json::to_string_pretty(&json)
-            .unwrap_or_default()
-            .as_bytes(),
-    );
+    let json = serde_json::to_string_pretty(&json).unwrap_or_default();
+    for (path, record) in records {
+        write(path, record.as_bytes());
+    }
+    write(out.join("report.yaml"), fleet_report.as_bytes());
+    if let Some(o) = &args.output {
+        write(o.clone(), fleet_report.as_bytes());
+    }
+    write(out.join("summary.md"), summary.as_bytes());
+    write(out.join(fleet::html::FILE_NAME), page.as_bytes());
+    write(out.join("fleet.json"), json.as_bytes());
     let code = fleet::exit_code(&jobs);
     eprintln!(
         "fleet: {} in {:.1} s (exit code {code}); summary: {}",
@@ -204,6 +274,16 @@ fn publish_all(
     auth: Option<&BasicAuth>,
 ) {
     for j in jobs.iter_mut() {
+        if j.testcases.iter().all(|t| t.cmd.is_empty())
+            && j.testcases.iter().any(|t| t.reused.is_some())
+        {
+            // Every result of this (scope, subject) is reused: the monitor has them already.
+            eprintln!(
+                "fleet: {} {}: nothing new to publish (every result reused)",
+                j.subject, j.scope.id
+            );
+            continue;
+        }
         let mut opts = PublishOptions::new(out.join(&j.dir).join("report.yaml"), url, key);
         opts.auth = auth.cloned();
         let result = match publish::publish(&opts) {

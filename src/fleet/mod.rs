@@ -7,13 +7,18 @@
 //!   (`scs-conformance scs-check …`, as `scs-compliance-check.py` runs the scope's scripts), jobs
 //!   concurrently up to a limit, each with a time limit, Ctrl-C forwarded to every child;
 //! * [`report`] writes one SCS report document per job and the fleet's multi-document report;
-//!   [`summary`] the fleet's matrix (`summary.md`) and `fleet.json`.
+//!   [`summary`] the fleet's matrix (`summary.md`) and `fleet.json`, [`html`] the same matrix as
+//!   `fleet.html`;
+//! * [`reuse`] keeps the last result of each test case (`last-results.json`) and decides whether
+//!   `--skip-fresh` may reuse it.
 //!
 //! One job's failure never touches another: a crashed, hung, unreachable or timed-out subject is
 //! an ABORT for that subject only. The exit code is rolled up over the fleet at the end.
 
 pub mod config;
+pub mod html;
 pub mod report;
+pub mod reuse;
 pub mod runner;
 pub mod summary;
 
@@ -36,12 +41,16 @@ pub struct ScopeInfo {
     pub name: String,
     pub uuid: String,
     pub url: String,
+    /// The versions of our definition of the scope (a result is reused only for the same ones).
+    pub versions: Vec<String>,
 }
 
 /// One test case of a job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TestcaseSpec {
     pub id: String,
+    /// The module that defines it (`scs-0219-v1`).
+    pub module: String,
     /// An e2e test case (a Sonobuoy run); else a native, read-only check.
     pub e2e: bool,
     pub section: Option<String>,
@@ -195,6 +204,22 @@ pub fn select(
             Err(p) => problems.push(p),
         }
     }
+    // Each subject has a folder of its own: two whose names map to one folder would overwrite
+    // each other's outputs and last results.
+    for (i, a) in subjects.iter().enumerate() {
+        if let Some(b) = subjects[..i]
+            .iter()
+            .find(|b| path_component(b) == path_component(a))
+        {
+            problems.push(problem(
+                &format!("subjects.{a}"),
+                format!(
+                    "subjects {b:?} and {a:?} would share the output folder {}; rename one",
+                    path_component(a)
+                ),
+            ));
+        }
+    }
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -261,6 +286,7 @@ fn scope_info(
                 }
                 testcases.push(TestcaseSpec {
                     id: tc.id.clone(),
+                    module: tc.module.clone(),
                     e2e: matches!(
                         tc.check,
                         scs_conformance::definitions::catalog::Check::E2e(_)
@@ -277,6 +303,7 @@ fn scope_info(
             name: scope.name.clone(),
             uuid,
             url,
+            versions: scope.versions.iter().map(|v| v.version.clone()).collect(),
         },
         testcases,
     ))
@@ -286,6 +313,8 @@ fn scope_info(
 #[derive(Debug, Clone)]
 pub struct TestcaseOutcome {
     pub id: String,
+    pub module: String,
+    pub lifetime: Lifetime,
     pub verdict: Verdict,
     /// Why, in one line (the check's last `critical:`/`error:` line, or what the runner saw).
     pub reason: String,
@@ -300,6 +329,9 @@ pub struct TestcaseOutcome {
     /// Relative to the fleet's output directory.
     pub dir: PathBuf,
     pub seconds: f64,
+    /// Not run: the last result, still fresh, reused (`--skip-fresh`). `cmd` is then empty, so
+    /// this run's report has no invocation for it.
+    pub reused: Option<reuse::Reused>,
 }
 
 /// How one job ended.
@@ -312,7 +344,11 @@ pub struct JobOutcome {
     pub verdict: Verdict,
     /// Relative to the fleet's output directory.
     pub dir: PathBuf,
+    /// When the job started: local wall-clock time (the report's `checked_at`), and the instant.
     pub started: jiff::civil::DateTime,
+    pub started_at: jiff::Timestamp,
+    /// `run.uuid` of this job's report document.
+    pub run_uuid: String,
     pub seconds: f64,
     pub timed_out: bool,
     pub interrupted: bool,
@@ -489,6 +525,21 @@ mod tests {
         assert!(
             e.contains("both scope(s) and subject(s) must be non-empty"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn subjects_sharing_a_folder_are_refused() {
+        let sel = Selection {
+            scopes: vec!["scs-compatible-kaas".into()],
+            subjects: vec!["a b,a_b".into()],
+            ..Default::default()
+        };
+        let e = select(&scs_config(), &catalog(), &sel, today()).unwrap_err();
+        assert!(
+            e[0].to_string()
+                .contains("subjects \"a b\" and \"a_b\" would share the output folder a_b"),
+            "{e:?}"
         );
     }
 

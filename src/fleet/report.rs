@@ -13,7 +13,10 @@ use scs_conformance::scs::report::{timestamp, yaml_list, yaml_quote};
 use super::JobOutcome;
 
 /// Renders one job's document (starting with `---`, like SCS's `explicit_start=True`). Test
-/// cases that never started have no invocation (SCS: not run, no result).
+/// cases that never started have no invocation (SCS: not run, no result); nor have reused ones
+/// (`--skip-fresh`): their result is in the earlier document that carried it, with that
+/// document's `checked_at`, and repeating it here would date it to this run and stretch its
+/// lifetime on the monitor.
 pub fn render(
     job: &JobOutcome,
     argv: &[String],
@@ -30,11 +33,7 @@ pub fn render(
     let _ = writeln!(y, "reference_date: {}", reference_date.strftime("%Y-%m-%d"));
     let _ = writeln!(y, "subject: {}", yaml_quote(&job.subject));
     y.push_str("run:\n");
-    let _ = writeln!(
-        y,
-        "  uuid: {}",
-        yaml_quote(&uuid::Uuid::new_v4().to_string())
-    );
+    let _ = writeln!(y, "  uuid: {}", yaml_quote(&job.run_uuid));
     yaml_list(&mut y, 2, "argv", argv);
     if job.mapping.is_empty() {
         y.push_str("  assignment: {}\n");
@@ -95,6 +94,9 @@ mod tests {
     fn a_job_renders_as_an_scs_report_document() {
         let tc = |id: &str, cmd: &str, result: Option<i8>| TestcaseOutcome {
             id: id.into(),
+            module: "scs-0219-v1".into(),
+            lifetime: scs_conformance::definitions::catalog::Lifetime::Month,
+            reused: None,
             verdict: Verdict::Abort,
             reason: String::new(),
             cmd: cmd.into(),
@@ -111,6 +113,7 @@ mod tests {
                 name: "SCS-compatible KaaS".into(),
                 uuid: "1fffebe6-fd4b-44d3-a36c-fc58b4bb0180".into(),
                 url: "https://example/scope.yaml".into(),
+                versions: vec!["v1".into()],
             },
             subject: "s-1.35".into(),
             mapping: [("kubeconfig".to_string(), "s-1.35/kc".to_string())].into(),
@@ -125,6 +128,8 @@ mod tests {
             verdict: Verdict::Abort,
             dir: PathBuf::from("s/scope"),
             started: jiff::civil::date(2026, 12, 2).at(3, 4, 5, 0),
+            started_at: "2026-12-02T03:04:05Z".parse().unwrap(),
+            run_uuid: "6d3f0c1e-0000-4000-8000-000000000001".into(),
             seconds: 1.0,
             timed_out: false,
             interrupted: false,
@@ -139,6 +144,10 @@ mod tests {
         assert!(y.starts_with("---\nspec:\n  uuid: \"1fffebe6-"), "{y}");
         assert!(y.contains("checked_at: 2026-12-02 03:04:05\n"), "{y}");
         assert!(y.contains("subject: \"s-1.35\"\n"), "{y}");
+        assert!(
+            y.contains("run:\n  uuid: \"6d3f0c1e-0000-4000-8000-000000000001\"\n"),
+            "{y}"
+        );
         assert!(y.contains("  sections:\n  - \"light\"\n"), "{y}");
         assert!(y.contains("        \"kaas-networking-check\": 0\n"), "{y}");
         assert!(
@@ -150,5 +159,33 @@ mod tests {
         // A test case that never started has no invocation.
         assert!(!y.contains("version-policy-check"), "{y}");
         assert_eq!(y.matches("      id: ").count(), 1);
+
+        // Nor has a reused one: its result stays in the earlier document, with its checked_at.
+        let mut reused = tc("node-distribution-check", "", Some(1));
+        reused.verdict = Verdict::Pass;
+        reused.reused = Some(crate::fleet::reuse::Reused {
+            entry: crate::fleet::reuse::Entry {
+                id: "node-distribution-check".into(),
+                module: "scs-0214-v2".into(),
+                verdict: "PASS".into(),
+                result: Some(1),
+                reason: String::new(),
+                checked_at: "2026-11-30T03:00:00Z".parse().unwrap(),
+                lifetime: scs_conformance::definitions::catalog::Lifetime::Week,
+                report_uuid: "earlier".into(),
+                published: true,
+            },
+            expires: "2026-12-14T00:00:00Z".parse().unwrap(),
+        });
+        let mut job = job;
+        job.testcases = vec![reused];
+        let y = render(
+            &job,
+            &["fleet".into()],
+            None,
+            jiff::civil::date(2026, 12, 2),
+        );
+        assert!(y.ends_with("  sections: null\n  forced_version: null\n  forced_tests: null\n  invocations: {}\n"), "{y}");
+        assert!(!y.contains("node-distribution-check"), "{y}");
     }
 }

@@ -22,6 +22,7 @@ use tokio::process::Command;
 use tokio::sync::{Semaphore, watch};
 use tokio::time::sleep_until;
 
+use super::reuse::{self, Decision, Record, Reused};
 use super::{Job, JobOutcome, Plan, TestcaseOutcome, TestcaseSpec, path_component};
 use crate::fleet::config::ClusterAccess;
 use scs_conformance::verdict::Verdict;
@@ -43,6 +44,9 @@ pub struct RunnerOptions {
     pub global_args: Vec<String>,
     /// The fleet's output directory (absolute).
     pub out: PathBuf,
+    /// `--skip-fresh`: reuse fresh last results by this policy (its `now` is taken afresh for
+    /// each decision); `None`: run every test case.
+    pub reuse: Option<reuse::Policy>,
 }
 
 /// Interrupt level shared with every job: 0 none, 1 stop (SIGINT forwarded), 2 kill.
@@ -83,15 +87,25 @@ pub fn forward_signals() -> (Cancel, watch::Sender<u8>) {
 }
 
 /// Runs the plan; returns one outcome per job, in plan order. Never fails: whatever goes wrong
-/// with one job is an ABORT of that job.
-pub async fn run(plan: &Plan, opts: &RunnerOptions, cancel: Cancel) -> Vec<JobOutcome> {
+/// with one job is an ABORT of that job. `previous` holds each job's earlier record
+/// ([`reuse::load`]), in plan order.
+pub async fn run(
+    plan: &Plan,
+    previous: &[Result<Record, String>],
+    opts: &RunnerOptions,
+    cancel: Cancel,
+) -> Vec<JobOutcome> {
     let sem = Arc::new(Semaphore::new(plan.workers));
     let opts = Arc::new(opts.clone());
     let mut handles = Vec::new();
-    for job in &plan.jobs {
+    for (i, job) in plan.jobs.iter().enumerate() {
         let (job, opts, sem, cancel) = (job.clone(), opts.clone(), sem.clone(), cancel.clone());
+        let prev = previous
+            .get(i)
+            .cloned()
+            .unwrap_or_else(|| Err("no earlier result".into()));
         handles.push(tokio::spawn(async move {
-            run_job(&job, &opts, &sem, cancel).await
+            run_job(&job, &prev, &opts, &sem, cancel).await
         }));
     }
     let mut outcomes = Vec::new();
@@ -105,7 +119,8 @@ pub async fn run(plan: &Plan, opts: &RunnerOptions, cancel: Cancel) -> Vec<JobOu
     outcomes
 }
 
-fn job_dir(job: &Job) -> PathBuf {
+/// A job's folder, relative to the fleet's output directory: `SUBJECT/SCOPE`.
+pub fn job_dir(job: &Job) -> PathBuf {
     PathBuf::from(path_component(&job.subject.name)).join(path_component(&job.scope.id))
 }
 
@@ -117,6 +132,7 @@ fn not_run(job: &Job, reason: &str, interrupted: bool) -> JobOutcome {
         .iter()
         .map(|t| skipped(t, &dir, reason))
         .collect();
+    let now = jiff::Zoned::now();
     JobOutcome {
         scope: job.scope.clone(),
         subject: job.subject.name.clone(),
@@ -124,7 +140,9 @@ fn not_run(job: &Job, reason: &str, interrupted: bool) -> JobOutcome {
         verdict: JobOutcome::rollup(&testcases),
         testcases,
         dir,
-        started: jiff::Zoned::now().datetime(),
+        started: now.datetime(),
+        started_at: now.timestamp(),
+        run_uuid: uuid::Uuid::new_v4().to_string(),
         seconds: 0.0,
         timed_out: false,
         interrupted,
@@ -135,6 +153,8 @@ fn not_run(job: &Job, reason: &str, interrupted: bool) -> JobOutcome {
 fn skipped(t: &TestcaseSpec, dir: &Path, reason: &str) -> TestcaseOutcome {
     TestcaseOutcome {
         id: t.id.clone(),
+        module: t.module.clone(),
+        lifetime: t.lifetime,
         verdict: Verdict::Abort,
         reason: reason.to_string(),
         cmd: String::new(),
@@ -144,11 +164,25 @@ fn skipped(t: &TestcaseSpec, dir: &Path, reason: &str) -> TestcaseOutcome {
         result: None,
         dir: dir.join(&t.id),
         seconds: 0.0,
+        reused: None,
+    }
+}
+
+/// A fresh last result, carried into this run instead of running the test case.
+fn reused(t: &TestcaseSpec, dir: &Path, reused: Reused) -> TestcaseOutcome {
+    let verdict = reused.entry.verdict().unwrap_or(Verdict::Abort);
+    TestcaseOutcome {
+        verdict,
+        reason: reused.entry.reason.clone(),
+        result: reused.entry.result,
+        reused: Some(reused),
+        ..skipped(t, dir, "")
     }
 }
 
 async fn run_job(
     job: &Job,
+    previous: &Result<Record, String>,
     opts: &RunnerOptions,
     sem: &Semaphore,
     mut cancel: Cancel,
@@ -161,7 +195,8 @@ async fn run_job(
         return not_run(job, "interrupted before it started", true);
     }
     let name = format!("{} {}", job.subject.name, job.scope.id);
-    let started = jiff::Zoned::now().datetime();
+    let now = jiff::Zoned::now();
+    let (started, started_at) = (now.datetime(), now.timestamp());
     let t0 = Instant::now();
     let limit = job.subject.timeout;
     let deadline = tokio::time::Instant::now() + limit;
@@ -169,7 +204,7 @@ async fn run_job(
     let abs = opts.out.join(&dir);
     if let Err(e) = std::fs::create_dir_all(&abs) {
         let mut o = not_run(job, &format!("cannot create {}: {e}", abs.display()), false);
-        o.started = started;
+        (o.started, o.started_at) = (started, started_at);
         return o;
     }
     eprintln!(
@@ -180,6 +215,26 @@ async fn run_job(
     let mut testcases = Vec::new();
     let (mut timed_out, mut interrupted) = (false, false);
     for tc in &job.testcases {
+        if let Some(policy) = &opts.reuse {
+            let policy = reuse::Policy {
+                now: jiff::Timestamp::now(),
+                ..policy.clone()
+            };
+            match reuse::decide(previous, &job.subject.name, &job.scope, tc, &abs, &policy) {
+                Decision::Reuse { entry, expires } => {
+                    eprintln!(
+                        "fleet: {name}: {}: {} reused (checked at {}, valid until {})",
+                        tc.id,
+                        entry.verdict,
+                        entry.checked_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+                        expires.strftime("%Y-%m-%d %H:%M:%S UTC")
+                    );
+                    testcases.push(reused(tc, &dir, Reused { entry, expires }));
+                    continue;
+                }
+                Decision::Run(why) => eprintln!("fleet: {name}: {}: runs: {why}", tc.id),
+            }
+        }
         if *cancel.borrow() > 0 {
             interrupted = true;
             testcases.push(skipped(tc, &dir, "interrupted before it started"));
@@ -226,6 +281,8 @@ async fn run_job(
         verdict,
         dir,
         started,
+        started_at,
+        run_uuid: uuid::Uuid::new_v4().to_string(),
         seconds,
         timed_out,
         interrupted,
@@ -316,16 +373,8 @@ async fn run_testcase(
         .collect::<Vec<_>>()
         .join(" ");
     let mut outcome = TestcaseOutcome {
-        id: tc.id.clone(),
-        verdict: Verdict::Abort,
-        reason: String::new(),
         cmd,
-        rc: None,
-        stdout: Vec::new(),
-        stderr: Vec::new(),
-        result: None,
-        dir: dir.join(&tc.id),
-        seconds: 0.0,
+        ..skipped(tc, dir, "")
     };
     let out_path = abs.join(format!("{}.stdout", tc.id));
     let err_path = abs.join(format!("{}.stderr", tc.id));
@@ -598,12 +647,14 @@ mod tests {
                 name: "n".into(),
                 uuid: "u".into(),
                 url: "l".into(),
+                versions: vec!["v1".into()],
             },
             subject: c.subject("s").unwrap(),
             testcases: Vec::new(),
         };
         let tc = |e2e| TestcaseSpec {
             id: "kaas-networking-check".into(),
+            module: "scs-0219-v1".into(),
             e2e,
             section: None,
             lifetime: Lifetime::Month,
@@ -612,6 +663,7 @@ mod tests {
             exe: PathBuf::from("/bin/scs-conformance"),
             global_args: vec!["--standards-dir".into(), "/std".into()],
             out: PathBuf::from("/out"),
+            reuse: None,
         };
         let a = child_args(
             &job,

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::{JobOutcome, exit_code};
+use scs_conformance::reports::escape::markdown_text;
 use scs_conformance::verdict::{self, Verdict};
 
 fn symbol(v: Verdict) -> &'static str {
@@ -26,14 +27,17 @@ fn href(p: &Path) -> String {
         .replace(')', "%29")
 }
 
-/// Table-cell text: one line, no pipes.
+/// Table-cell text: one line, at most 200 characters, Markdown structure escaped (subject names
+/// come from a config, reasons from clusters; `<b>` must stay text).
 fn cell(s: &str) -> String {
     let one: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    let one = one.replace('|', "\\|");
     if one.chars().count() > 200 {
-        format!("{}…", one.chars().take(200).collect::<String>())
+        format!(
+            "{}…",
+            markdown_text(&one.chars().take(200).collect::<String>())
+        )
     } else {
-        one
+        markdown_text(&one)
     }
 }
 
@@ -98,7 +102,10 @@ pub fn markdown(jobs: &[JobOutcome], out: &Path, wall_seconds: f64, workers: usi
                         .parent()
                         .map(|d| d.join(format!("{}.stderr", t.id)))
                         .unwrap_or_default();
-                    let text = format!("{} {}", symbol(t.verdict), t.verdict.as_str());
+                    let mut text = format!("{} {}", symbol(t.verdict), t.verdict.as_str());
+                    if let Some(r) = &t.reused {
+                        let _ = write!(text, " (reused, {})", day(r.entry.checked_at));
+                    }
                     if out.join(&summary).is_file() {
                         let _ = write!(m, " [{text}]({}) |", href(&summary));
                     } else if out.join(&stderr).is_file() {
@@ -139,11 +146,18 @@ pub fn markdown(jobs: &[JobOutcome], out: &Path, wall_seconds: f64, workers: usi
         for (j, t) in problems {
             let _ = writeln!(
                 m,
-                "- **{}** {} `{}`: {} {}",
+                "- **{}** {} `{}`: {}{} {}",
                 cell(&j.subject),
                 cell(&j.scope.id),
                 t.id,
                 t.verdict.as_str(),
+                t.reused
+                    .as_ref()
+                    .map(|r| format!(
+                        " (reused result of {})",
+                        r.entry.checked_at.strftime("%Y-%m-%d %H:%M UTC")
+                    ))
+                    .unwrap_or_default(),
                 if t.reason.is_empty() {
                     String::new()
                 } else {
@@ -166,7 +180,22 @@ pub fn markdown(jobs: &[JobOutcome], out: &Path, wall_seconds: f64, workers: usi
          `junit.xml`, `summary.md`, Sonobuoy results), its stdout and stderr, and the subject's \
          SCS report (`report.yaml`).\n",
     );
+    if jobs
+        .iter()
+        .any(|j| j.testcases.iter().any(|t| t.reused.is_some()))
+    {
+        m.push_str(
+            "\n*Reused*: a test case whose last result was still fresh did not run again \
+             (`--skip-fresh`); its verdict, date and outputs are those of the run that produced \
+             it, and this run's report has no invocation for it.\n",
+        );
+    }
     m
+}
+
+/// A UTC day, `2026-12-02`.
+pub fn day(t: jiff::Timestamp) -> String {
+    t.strftime("%Y-%m-%d").to_string()
 }
 
 /// `fleet.json`: the outcome of every job and test case, and the exit code.
@@ -183,6 +212,7 @@ pub fn json(jobs: &[JobOutcome], wall_seconds: f64, workers: usize) -> serde_jso
             "verdict": j.verdict.as_str(),
             "dir": j.dir,
             "started": j.started.strftime("%Y-%m-%dT%H:%M:%S%.6f").to_string(),
+            "report_uuid": j.run_uuid,
             "seconds": j.seconds,
             "timed_out": j.timed_out,
             "interrupted": j.interrupted,
@@ -199,6 +229,11 @@ pub fn json(jobs: &[JobOutcome], wall_seconds: f64, workers: usize) -> serde_jso
                 "dir": t.dir,
                 "seconds": t.seconds,
                 "started": !t.cmd.is_empty(),
+                "reused": t.reused.as_ref().map(|r| serde_json::json!({
+                    "checked_at": r.entry.checked_at.to_string(),
+                    "valid_until": r.expires.to_string(),
+                    "report_uuid": r.entry.report_uuid,
+                })),
             })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
     })

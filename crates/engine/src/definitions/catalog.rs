@@ -121,6 +121,46 @@ pub enum Lifetime {
     Year,
 }
 
+impl Lifetime {
+    /// The lifetime's name in a definition (`week`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lifetime::Day => "day",
+            Lifetime::Week => "week",
+            Lifetime::Month => "month",
+            Lifetime::Quarter => "quarter",
+            Lifetime::Year => "year",
+        }
+    }
+
+    /// When a result checked at `checked_at` stops being valid, by SCS-0004's regulations as the
+    /// compliance monitor applies them to a report's local `checked_at`: whole calendar periods,
+    /// valid before the returned midnight, not at it. `day`: until the start of the day after
+    /// next; `week`: until the start of the Monday after next; `month`: until the first day of
+    /// the month after next; `quarter`: until the first day of the quarter after next; `year`:
+    /// until the first day of the month after next, one year on.
+    pub fn expiry(self, checked_at: jiff::civil::DateTime) -> jiff::civil::DateTime {
+        use jiff::ToSpan;
+        let d = checked_at.date();
+        let expires = match self {
+            Lifetime::Day => d.saturating_add(2.days()),
+            Lifetime::Week => {
+                let since_monday = i64::from(d.weekday().to_monday_zero_offset());
+                d.saturating_add((14 - since_monday).days())
+            }
+            Lifetime::Month => d.first_of_month().saturating_add(2.months()),
+            Lifetime::Quarter => {
+                let quarter_start = (d.month() - 1) / 3 * 3 + 1;
+                jiff::civil::Date::new(d.year(), quarter_start, 1)
+                    .unwrap_or(d)
+                    .saturating_add(6.months())
+            }
+            Lifetime::Year => d.first_of_month().saturating_add(14.months()),
+        };
+        expires.to_datetime(jiff::civil::Time::midnight())
+    }
+}
+
 /// The checks that are implemented natively (Kubernetes API calls), not by an e2e run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -626,4 +666,39 @@ struct RawScopeVersion {
     version: Spanned<String>,
     stabilized_at: Option<Date>,
     include: Vec<Spanned<String>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Lifetime;
+
+    #[test]
+    fn lifetimes_end_at_the_midnight_after_the_next_period() {
+        use jiff::civil::date;
+        let at = |y, m, d| date(y, m, d).at(15, 30, 0, 0);
+        let cases = [
+            (Lifetime::Day, at(2026, 12, 2), date(2026, 12, 4)),
+            (Lifetime::Day, at(2026, 12, 31), date(2027, 1, 2)),
+            // 2026-12-02 is a Wednesday: valid through the next week, until Monday 12-14.
+            (Lifetime::Week, at(2026, 12, 2), date(2026, 12, 14)),
+            (Lifetime::Week, at(2026, 11, 30), date(2026, 12, 14)),
+            (Lifetime::Week, at(2026, 12, 6), date(2026, 12, 14)),
+            (Lifetime::Month, at(2026, 11, 30), date(2027, 1, 1)),
+            (Lifetime::Month, at(2026, 12, 1), date(2027, 2, 1)),
+            (Lifetime::Month, at(2026, 1, 31), date(2026, 3, 1)),
+            (Lifetime::Quarter, at(2026, 3, 31), date(2026, 7, 1)),
+            (Lifetime::Quarter, at(2026, 4, 1), date(2026, 10, 1)),
+            (Lifetime::Quarter, at(2026, 12, 2), date(2027, 4, 1)),
+            (Lifetime::Year, at(2026, 10, 9), date(2027, 12, 1)),
+            (Lifetime::Year, at(2026, 11, 9), date(2028, 1, 1)),
+            (Lifetime::Year, at(2026, 12, 9), date(2028, 2, 1)),
+        ];
+        for (lifetime, checked, want) in cases {
+            assert_eq!(
+                lifetime.expiry(checked),
+                want.at(0, 0, 0, 0),
+                "{lifetime:?} checked at {checked}"
+            );
+        }
+    }
 }

@@ -80,7 +80,9 @@ a { color: var(--link); }
 footer { padding: 0 28px 24px; color: var(--muted); font-size: 0.85em; }
 "#;
 
-fn class(v: Verdict) -> &'static str {
+/// The CSS class of a verdict (`pass`, `fail`, `abort`, `missing`): the page's style colours
+/// `.badge.pass`, `header.v-pass`, and so on.
+pub fn class(v: Verdict) -> &'static str {
     match v {
         Verdict::Pass => "pass",
         Verdict::Fail => "fail",
@@ -98,7 +100,8 @@ fn meaning(v: Verdict) -> &'static str {
     }
 }
 
-fn badge(v: Verdict) -> String {
+/// A verdict as a coloured badge with its word (`PASS`) and a tooltip.
+pub fn badge(v: Verdict) -> String {
     let title = match v {
         Verdict::Pass => "passed",
         Verdict::Fail => "failed",
@@ -114,14 +117,27 @@ fn badge(v: Verdict) -> String {
 
 /// The document head: the policy that forbids loading anything, and the style by its hash.
 fn head(title: &str) -> String {
-    let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(CSS.as_bytes()));
+    page_head(title, "")
+}
+
+/// The head of a self-contained page in the style of `report.html` (the fleet's `fleet.html`
+/// uses it): a Content-Security-Policy that forbids loading or running anything and allows only
+/// this style, by its hash; the shared style plus `extra_css`, which must not contain `<`.
+/// `title` is escaped here. The caller writes the body and closes it with `</body></html>`.
+pub fn page_head(title: &str, extra_css: &str) -> String {
+    debug_assert!(
+        !extra_css.contains('<'),
+        "a style must not close its element"
+    );
+    let css = format!("{CSS}{extra_css}");
+    let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(css.as_bytes()));
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; \
          style-src 'sha256-{hash}'; base-uri 'none'; form-action 'none'\">\n\
          <meta name=\"referrer\" content=\"no-referrer\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <meta name=\"generator\" content=\"{} {}\">\n<title>{}</title>\n<style>{CSS}</style>\n\
+         <meta name=\"generator\" content=\"{} {}\">\n<title>{}</title>\n<style>{css}</style>\n\
          </head>\n<body>\n",
         crate::TOOL_NAME,
         env!("CARGO_PKG_VERSION"),
