@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use real_node::{Netpol, Node, diagnose, kubectl};
+use real_node::{Netpol, Node, ctr, diagnose, kubectl};
 use serde_json::Value;
 
 /// The real node's host address (testenv/lib.sh: `$NODE_NET.1`).
@@ -53,20 +53,6 @@ fn ok(what: &str, o: Output) -> String {
         String::from_utf8_lossy(&o.stderr)
     );
     String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn ctr(args: &[&str]) -> Output {
-    let sock = std::env::var_os("TESTENV_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target/testenv"))
-        .join("real/run/node/containerd/containerd.sock");
-    Command::new("ctr")
-        .arg("--address")
-        .arg(sock)
-        .args(["--namespace", "k8s.io"])
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 /// Everything this test puts on the machine, removed however it ends.

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use real_node::{Netpol, Node, diagnose, kubectl};
+use real_node::{Netpol, Node, ctr, diagnose, kubectl};
 use serde_json::Value;
 
 const SUBSET_STANDARDS: &str = "tests/fixtures/real-node/standards";
@@ -536,21 +536,6 @@ fn the_clusters_own_conformance_image_lists_its_specs_for_the_plan() {
         "{why}"
     );
     assert_nothing_left(&node, ns);
-}
-
-/// The node's containerd (`ctr -n k8s.io`), as testenv/node.sh reaches it.
-fn ctr(args: &[&str]) -> Output {
-    let sock = std::env::var_os("TESTENV_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| real_node::repo_root().join("target").join("testenv"))
-        .join("real/run/node/containerd/containerd.sock");
-    Command::new("ctr")
-        .arg("--address")
-        .arg(sock)
-        .args(["--namespace", "k8s.io"])
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 /// Images renamed to their mirror names for one test, and named back however the test ends

@@ -125,6 +125,21 @@ pub fn log_dir() -> PathBuf {
         .join("logs")
 }
 
+/// `ctr --namespace k8s.io ARGS` against the node's containerd (testenv/node.sh's socket).
+pub fn ctr(args: &[&str]) -> std::process::Output {
+    let sock = std::env::var_os("TESTENV_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target").join("testenv"))
+        .join("real/run/node/containerd/containerd.sock");
+    Command::new("ctr")
+        .arg("--address")
+        .arg(sock)
+        .args(["--namespace", "k8s.io"])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 /// The testenv's kubectl binary.
 pub fn kubectl_binary() -> PathBuf {
     std::env::var_os("TESTENV_DIR")
