@@ -203,19 +203,9 @@ pub fn render(
     }
     h.push_str("</tbody>\n</table>\n</div>\n</section>\n");
 
-    let problems: Vec<_> = jobs
-        .iter()
-        .flat_map(|j| j.testcases.iter().map(move |t| (j, t)))
-        .filter(|(_, t)| t.verdict != Verdict::Pass)
-        .collect();
-    let publish_errors: Vec<_> = jobs
-        .iter()
-        .filter_map(|j| match &j.published {
-            Some(Err(e)) => Some((j, e)),
-            _ => None,
-        })
-        .collect();
-    if !problems.is_empty() || !publish_errors.is_empty() {
+    let not_passed = super::NotPassed::of(jobs);
+    let (problems, publish_errors) = (&not_passed.testcases, &not_passed.publish_errors);
+    if !not_passed.is_empty() {
         h.push_str("<section id=\"problems\">\n<h2>Not passed</h2>\n<ul class=\"problems\">\n");
         for (j, t) in problems {
             let _ = writeln!(

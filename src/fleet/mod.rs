@@ -356,6 +356,36 @@ pub struct JobOutcome {
     pub published: Option<Result<String, String>>,
 }
 
+/// What a fleet summary lists under "Not passed": every test case that did not pass, and every
+/// report that could not be published.
+pub(crate) struct NotPassed<'a> {
+    pub testcases: Vec<(&'a JobOutcome, &'a TestcaseOutcome)>,
+    pub publish_errors: Vec<(&'a JobOutcome, &'a String)>,
+}
+
+impl<'a> NotPassed<'a> {
+    pub(crate) fn of(jobs: &'a [JobOutcome]) -> NotPassed<'a> {
+        NotPassed {
+            testcases: jobs
+                .iter()
+                .flat_map(|j| j.testcases.iter().map(move |t| (j, t)))
+                .filter(|(_, t)| t.verdict != Verdict::Pass)
+                .collect(),
+            publish_errors: jobs
+                .iter()
+                .filter_map(|j| match &j.published {
+                    Some(Err(e)) => Some((j, e)),
+                    _ => None,
+                })
+                .collect(),
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.testcases.is_empty() && self.publish_errors.is_empty()
+    }
+}
+
 impl JobOutcome {
     /// The job's verdict: SCS's precedence over the test cases that ran (FAIL > MISSING > ABORT >
     /// PASS); a job with no test case (sections selected none) is PASS.

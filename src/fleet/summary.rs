@@ -129,19 +129,9 @@ pub fn markdown(jobs: &[JobOutcome], out: &Path, wall_seconds: f64, workers: usi
             href(&report)
         );
     }
-    let problems: Vec<_> = jobs
-        .iter()
-        .flat_map(|j| j.testcases.iter().map(move |t| (j, t)))
-        .filter(|(_, t)| t.verdict != Verdict::Pass)
-        .collect();
-    let publish_errors: Vec<_> = jobs
-        .iter()
-        .filter_map(|j| match &j.published {
-            Some(Err(e)) => Some((j, e)),
-            _ => None,
-        })
-        .collect();
-    if !problems.is_empty() || !publish_errors.is_empty() {
+    let not_passed = super::NotPassed::of(jobs);
+    let (problems, publish_errors) = (&not_passed.testcases, &not_passed.publish_errors);
+    if !not_passed.is_empty() {
         m.push_str("\n## Not passed\n\n");
         for (j, t) in problems {
             let _ = writeln!(
