@@ -700,6 +700,7 @@ mod tests {
             tests,
             findings: Vec::new(),
             warnings: vec!["<i>warn</i>".into()],
+            runs: Vec::new(),
         };
         Certification {
             schema_version: SCHEMA_VERSION,
@@ -721,9 +722,11 @@ mod tests {
                 kubernetes_version: None,
                 cni: Cni::unknown(),
                 nodes: Vec::new(),
+                id: None,
             },
             results: None,
             run: None,
+            runs: Vec::new(),
             modules: vec![ModuleVerdict {
                 id: "m".into(),
                 name: "M".into(),
@@ -741,6 +744,7 @@ mod tests {
             message: Some(message.into()),
             waiver: None,
             duration_seconds: None,
+            run: None,
         }
     }
 
