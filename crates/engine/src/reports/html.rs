@@ -291,6 +291,34 @@ fn cluster(h: &mut String, cert: &Certification) {
         }
         h.push_str("</tbody>\n</table>\n");
     }
+    if !cert.runs.is_empty() {
+        let specs = crate::verdict::rerun::specs_per_run(cert);
+        h.push_str(
+            "<h3>Runs merged</h3>\n<p class=\"muted\">A verdict of <code>rerun-failed</code>: each \
+             spec's result comes from one of these runs (<code>tests[].run</code> in verdict.json).</p>\n\
+             <table>\n<thead><tr><th class=\"n\">Run</th><th>Command</th><th>Started</th>\
+             <th class=\"n\">Specs</th><th>Verdict it wrote</th></tr></thead>\n<tbody>\n",
+        );
+        for r in &cert.runs {
+            let file = match &r.verdict {
+                Some(v) => format!(
+                    "<code>{}</code> <span class=\"muted\">sha256 {}</span>",
+                    html_line(&v.path),
+                    html_line(&v.sha256)
+                ),
+                None => "this page's".into(),
+            };
+            let _ = writeln!(
+                h,
+                "<tr><td class=\"n\">{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td>{file}</td></tr>",
+                r.number,
+                html_line(&r.command),
+                r.started_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+                specs.get(&r.number).copied().unwrap_or(0)
+            );
+        }
+        h.push_str("</tbody>\n</table>\n");
+    }
     if !c.nodes.is_empty() {
         let _ = writeln!(
             h,

@@ -726,6 +726,39 @@ impl Rerun {
     }
 }
 
+/// How many specs of a merged verdict come from each run (`runs[].number`).
+pub fn specs_per_run(cert: &Certification) -> std::collections::BTreeMap<u32, usize> {
+    let mut counts: std::collections::BTreeMap<u32, usize> =
+        cert.runs.iter().map(|r| (r.number, 0)).collect();
+    for t in cert.testcases().flat_map(|tc| tc.tests.iter()) {
+        if let Some(run) = t.run {
+            *counts.entry(run).or_default() += 1;
+        }
+    }
+    counts
+}
+
+impl RunInfo {
+    /// `run, started 2026-11-25 08:00 UTC`, and the verdict file of an earlier run
+    /// (`verdict dir/verdict.json sha256 0123456789ab…`).
+    pub fn describe(&self) -> String {
+        let mut text = format!(
+            "{}, started {}",
+            self.command,
+            self.started_at.strftime("%Y-%m-%d %H:%M UTC")
+        );
+        match &self.verdict {
+            Some(v) => text.push_str(&format!(
+                ", verdict {} sha256 {}…",
+                v.path,
+                v.sha256.get(..12).unwrap_or(&v.sha256)
+            )),
+            None => text.push_str(", this run"),
+        }
+        text
+    }
+}
+
 /// What a merged verdict is judged with.
 pub struct MergeInput<'a> {
     pub catalog: &'a Catalog,
