@@ -256,17 +256,18 @@ pub fn rerun_failed(defs: &Definitions, args: RerunArgs) -> Result<u8, Failure> 
         let waivers = context::waivers(defs, &catalog)?;
         let opts = args.live.options()?;
         let (specs, whole) = rerun.size();
-        eprintln!(
-            "Rerunning {specs} spec(s) by name{} of {} (run {} after runs up to {})",
-            if whole > 0 {
-                format!(" and {whole} test case(s) in full")
-            } else {
-                String::new()
-            },
-            args.from.display(),
-            rerun.number(),
-            rerun.number() - 1
-        );
+        if !crate::quiet() {
+            eprintln!(
+                "Rerunning {specs} spec(s) of {} by name{} as run {}",
+                args.from.display(),
+                if whole > 0 {
+                    format!(", and {whole} test case(s) in full,")
+                } else {
+                    String::new()
+                },
+                rerun.number()
+            );
+        }
         let cert = live
             .certify_rerun(
                 &args.live.cluster.kube,

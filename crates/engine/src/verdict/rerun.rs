@@ -685,8 +685,10 @@ impl Rerun {
                             runs.insert(run);
                             // A flake note or why a spec did not run, which the assembled
                             // report cannot carry.
+                            // (Not for a spec left out because a waiver covers it now.)
                             if let Some(m) = e2e.messages.get(&t.name)
                                 && (t.message.is_none() || t.outcome == Outcome::Passed)
+                                && !(run == this && t.outcome == Outcome::WaivedNotRun)
                             {
                                 t.message = Some(m.clone());
                             }
@@ -1131,6 +1133,53 @@ mod tests {
         let report = rerun_report(&w, &[&w.specs[0], &w.specs[1]], |_| TestResult::Passed);
         let (_, cert) = merge(&w, &earlier, &report);
         assert_eq!(cert.verdict, Verdict::Abort);
+    }
+
+    #[test]
+    fn a_rerun_without_results_keeps_the_earlier_ones_and_says_why() {
+        let w = world();
+        let earlier = Earlier::parse(Path::new("v.json"), first_run(&w).as_bytes()).unwrap();
+        let target = earlier.resolve(&w.catalog).unwrap();
+        let rerun = earlier.plan(&w.catalog, &target, false);
+        let cert = rerun.certify(
+            &MergeInput {
+                catalog: &w.catalog,
+                target: &target,
+                waivers: &w.waivers,
+                ctx: &w.ctx,
+                not_run: "not run",
+            },
+            &|_: &Testcase| Some(Err("timed out after 3m".to_string())),
+            HashMap::new(),
+            facts(Some(ID)),
+            None,
+            RunInfo {
+                number: 0,
+                command: "rerun-failed".into(),
+                started_at: Timestamp::now(),
+                namespace: None,
+                sonobuoy_uuids: Vec::new(),
+                verdict: None,
+            },
+        );
+        assert_eq!(cert.verdict, Verdict::Fail);
+        let tc = &cert.modules[0].testcases[0];
+        assert!(
+            tc.reason
+                .ends_with("; run 2 produced no results: timed out after 3m"),
+            "{}",
+            tc.reason
+        );
+        // Nothing came from run 2: the next rerun starts from the same specs.
+        assert!(tc.tests.iter().all(|t| t.run == Some(1)));
+        let json = reports::json::render(&cert);
+        let again = Earlier::parse(Path::new("v2.json"), json.as_bytes()).unwrap();
+        let plan = again.plan(&w.catalog, &target, false);
+        assert_eq!(
+            plan.plan_of("kaas-networking-check"),
+            rerun.plan_of("kaas-networking-check")
+        );
+        assert_eq!(plan.number(), 3);
     }
 
     #[test]
