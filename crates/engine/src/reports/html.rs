@@ -842,4 +842,38 @@ mod tests {
         assert!(page.contains(&format!("style-src 'sha256-{hash}'")));
         assert!(page.contains("default-src 'none'"));
     }
+
+    #[test]
+    fn a_merged_verdict_lists_its_runs_with_the_files_they_wrote_as_text() {
+        use crate::verdict::rerun::{RunInfo, VerdictFile};
+        let mut test = failed("spec", "[FAILED] boom");
+        test.run = Some(2);
+        let mut c = cert(vec![test], Vec::new());
+        let run = |number, verdict| RunInfo {
+            number,
+            command: "rerun-failed".into(),
+            started_at: "2026-08-01T10:00:00Z".parse().unwrap(),
+            namespace: None,
+            sonobuoy_uuids: Vec::new(),
+            verdict,
+        };
+        c.runs = vec![
+            run(
+                1,
+                Some(VerdictFile {
+                    path: "<script>x</script>/verdict.json".into(),
+                    sha256: "ab".repeat(32),
+                    generated_at: "2026-08-01T09:00:00Z".parse().unwrap(),
+                }),
+            ),
+            run(2, None),
+        ];
+        let page = render(&c);
+        assert!(page.contains("<h3>Runs merged</h3>"), "{page}");
+        assert!(page.contains("&lt;script&gt;x&lt;/script&gt;/verdict.json"));
+        assert!(!page.contains("<script>"));
+        assert!(page.contains(&"ab".repeat(32)));
+        // Run 2 gave the one spec, run 1 none.
+        assert!(page.contains("<td class=\"n\">2</td><td>rerun-failed</td><td>2026-08-01 10:00:00 UTC</td><td class=\"n\">1</td>"), "{page}");
+    }
 }

@@ -612,7 +612,7 @@ impl Rerun {
     /// The merged verdict: every test case of the target evaluated by the normal rules, e2e
     /// ones on the earlier results merged with the new ones (`new`: a test case's new report,
     /// or why there is none; `None`: not run), native ones kept or from `native_results`; with
-    /// provenance recorded (see [`Rerun::finish`]).
+    /// provenance recorded (`runs`, `tests[].run`, test cases' `runs`).
     pub fn certify<'r>(
         &self,
         input: &MergeInput<'_>,
