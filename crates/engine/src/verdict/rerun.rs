@@ -382,7 +382,11 @@ impl Earlier {
                         .filter(|t| to_rerun(t.outcome, include_waived))
                         .map(|t| t.name.clone())
                         .collect();
-                    if !specs.is_empty() {
+                    let focus_bytes: usize = specs.iter().map(|s| regex::escape(s).len() + 1).sum();
+                    if focus_bytes > MAX_EXACT_FOCUS_BYTES {
+                        // Too many names for one E2E_FOCUS: run the test case as a whole.
+                        TestcasePlan::Whole
+                    } else if !specs.is_empty() {
                         TestcasePlan::Specs(specs)
                     } else if e.verdict == Verdict::Pass {
                         TestcasePlan::Keep
@@ -409,6 +413,11 @@ impl Earlier {
         }
     }
 }
+
+/// The longest focus of exact names a rerun launches. E2E_FOCUS reaches the e2e binary as one
+/// environment variable, and Linux refuses a single one over 128 KiB (`MAX_ARG_STRLEN`); beyond
+/// this, the test case runs as a whole instead (about 700 spec names).
+pub const MAX_EXACT_FOCUS_BYTES: usize = 100_000;
 
 /// Whether an earlier outcome is run again.
 fn to_rerun(outcome: Outcome, include_waived: bool) -> bool {
@@ -1258,6 +1267,29 @@ mod tests {
         let plan = passed.plan(&w.catalog, &target, false);
         assert!(plan.is_empty());
         assert_eq!(plan.size(), (0, 0));
+    }
+
+    #[test]
+    fn too_many_names_for_one_focus_run_the_test_case_as_a_whole() {
+        let w = world();
+        let json = edited(&first_run(&w), |v| {
+            let tests = v["modules"][0]["testcases"][0]["tests"]
+                .as_array_mut()
+                .unwrap();
+            for i in 0..1200 {
+                tests.push(serde_json::json!({
+                    "name": format!("[sig-network] Netpol NetworkPolicy spec number {i} that failed with a long enough name [Feature:NetworkPolicy]"),
+                    "outcome": "failed"
+                }));
+            }
+        });
+        let earlier = Earlier::parse(Path::new("v.json"), json.as_bytes()).unwrap();
+        let target = earlier.resolve(&w.catalog).unwrap();
+        let plan = earlier.plan(&w.catalog, &target, false);
+        assert!(matches!(
+            plan.plan_of("kaas-networking-check"),
+            TestcasePlan::Whole
+        ));
     }
 
     #[test]
