@@ -220,7 +220,12 @@ fn a_rerun_launches_only_the_failed_specs_and_merges_them_with_provenance() {
     let child = Standin::new(ns).spawn_serving(&archive);
     let from = first_path.to_str().unwrap().to_string();
     let mut args = vec!["rerun-failed", "--from", &from];
-    args.extend(live_args(ns, kubeconfig, second_out.to_str().unwrap()));
+    // No --cni: the rerun takes the one given to run 1.
+    args.extend(
+        live_args(ns, kubeconfig, second_out.to_str().unwrap())
+            .into_iter()
+            .filter(|a| *a != "--cni" && *a != "calico"),
+    );
     let o = scs(&args);
     let runs = served(child);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
@@ -283,6 +288,8 @@ fn a_rerun_launches_only_the_failed_specs_and_merges_them_with_provenance() {
         Value::from(vec![merged["run"]["passes"][0]["uuid"].clone()])
     );
     assert_eq!(merged["cluster"]["id"], first["cluster"]["id"]);
+    assert_eq!(merged["cluster"]["cni"]["name"], "calico");
+    assert_eq!(merged["cluster"]["cni"]["source"], "flag");
     assert_eq!(
         merged["modules"][0]["testcases"][0]["runs"],
         serde_json::json!([1, 2])

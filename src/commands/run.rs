@@ -254,7 +254,16 @@ pub fn rerun_failed(defs: &Definitions, args: RerunArgs) -> Result<u8, Failure> 
     out.begin("rerun-failed").map_err(Failure::input)?;
     let result = (|| {
         let waivers = context::waivers(defs, &catalog)?;
-        let opts = args.live.options()?;
+        let mut opts = args.live.options()?;
+        // The CNI the earlier run was told, unless this one is told another.
+        if opts.cni.is_none()
+            && let Some(flag) = earlier.cni_flag()
+        {
+            if !crate::quiet() {
+                eprintln!("CNI {flag}: as given to the run of {}", args.from.display());
+            }
+            opts.cni = context::cni(Some(&flag))?;
+        }
         let (specs, whole) = rerun.size();
         if !crate::quiet() {
             eprintln!(

@@ -129,6 +129,15 @@ struct DocCluster {
     kubernetes_version: Option<String>,
     #[serde(default)]
     id: Option<String>,
+    cni: DocCni,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct DocCni {
+    name: String,
+    #[serde(default)]
+    version: Option<String>,
+    source: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -295,6 +304,16 @@ impl Earlier {
     /// The standard it certified (`target.id`) and its scope version.
     pub fn standard(&self) -> (&str, Option<&str>) {
         (&self.doc.target.id, self.doc.target.version.as_deref())
+    }
+
+    /// The earlier `--cni` (`NAME[@VERSION]`), when the CNI was given rather than detected: a
+    /// rerun judges with the same CNI's waivers unless told otherwise.
+    pub fn cni_flag(&self) -> Option<String> {
+        let cni = &self.doc.cluster.cni;
+        (cni.source == "flag").then(|| match &cni.version {
+            Some(v) => format!("{}@{v}", cni.name),
+            None => cni.name.clone(),
+        })
     }
 
     /// The earlier `--focus`/`--skip`, when it was narrowed (not a certification).
@@ -998,6 +1017,7 @@ mod tests {
         assert_eq!(sorted, want);
         assert_eq!(rerun.size(), (3, 0));
         assert_eq!(rerun.number(), 2);
+        assert_eq!(earlier.cni_flag(), None, "detected, not given");
         // Launched by exact names: the launched focus selects these three and nothing else.
         let Check::E2e(e2e) = &w.catalog.testcase("kaas-networking-check").unwrap().1.check else {
             unreachable!()
