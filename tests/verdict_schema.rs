@@ -77,7 +77,7 @@ fn a_merged_verdict_of_rerun_failed_matches_the_published_schema() {
     use scs_conformance::evidence::cni::Cni;
     use scs_conformance::evidence::results::{self, Limits};
     use scs_conformance::verdict::certify::ClusterFacts;
-    use scs_conformance::verdict::rerun::{Earlier, MergeInput, RunInfo};
+    use scs_conformance::verdict::rerun::{Earlier, MergeInput, RunInfo, Waived};
 
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let archive = root.join("tests/fixtures/derived/sonobuoy-v1.33-netpol-cilium.tar.gz");
@@ -106,15 +106,22 @@ fn a_merged_verdict_of_rerun_failed_matches_the_published_schema() {
     let waivers = waiver::load(&builtin::waivers(), &catalog).unwrap();
     let earlier = Earlier::load(&from).unwrap();
     let target = earlier.resolve(&catalog).unwrap();
-    let rerun = earlier.plan(&catalog, &target, false);
-    assert!(!rerun.is_empty());
-    let results = results::load(&archive, None, Limits::default()).unwrap();
-    let report = results.e2e.as_ref().unwrap();
     let ctx = ClusterContext {
         cni: Cni::from_flag("calico").unwrap(),
         kubernetes: waiver::parse_version("v1.33.3"),
         today: jiff::civil::date(2026, 11, 25),
     };
+    let rerun = earlier.plan(
+        &catalog,
+        &target,
+        Waived::Keep {
+            waivers: &waivers,
+            ctx: &ctx,
+        },
+    );
+    assert!(!rerun.is_empty());
+    let results = results::load(&archive, None, Limits::default()).unwrap();
+    let report = results.e2e.as_ref().unwrap();
     let cert = rerun.certify(
         &MergeInput {
             catalog: &catalog,

@@ -14,7 +14,7 @@ use scs_conformance::reports::{self, ErrorRecord, OutDir};
 use scs_conformance::run::{self, Images, InventoryChoice, PullSecret, RunOptions, Settled};
 use scs_conformance::scs;
 use scs_conformance::verdict::certify::Certification;
-use scs_conformance::verdict::rerun::Earlier;
+use scs_conformance::verdict::rerun::{Earlier, Waived};
 
 use crate::args::{
     ClusterArgs, Definitions, NarrowArgs, ReleaseDataSource, ScsReportArgs, parse_duration,
@@ -233,11 +233,25 @@ pub fn rerun_failed(defs: &Definitions, args: RerunArgs) -> Result<u8, Failure> 
         catalog = catalog.narrowed(&narrowing);
     }
     let target = earlier.resolve(&catalog).map_err(Failure::input)?;
-    let rerun = earlier.plan(&catalog, &target, args.live.run_waived);
+    let waivers = context::waivers(defs, &catalog)?;
+    // The CNI the earlier run was told, unless this one is told another.
+    let cni_flag = args.live.cni.clone().or_else(|| earlier.cni_flag());
+    let cni = context::cni(cni_flag.as_deref())?;
+    let today = context::today(args.live.date);
+    let waiver_ctx = earlier.context(cni.clone(), today);
+    let waived = if args.live.run_waived {
+        Waived::Launch
+    } else {
+        Waived::Keep {
+            waivers: &waivers,
+            ctx: &waiver_ctx,
+        }
+    };
+    let rerun = earlier.plan(&catalog, &target, waived);
     if rerun.is_empty() {
         crate::outln!(
-            "Nothing to rerun: every test case of {} passed (no spec failed or was left unrun); \
-             nothing launched, {} left as it is.",
+            "Nothing to rerun: every test case of {} passed (no spec failed or was left unrun, \
+             no waiver has lapsed); nothing launched, {} left as it is.",
             args.from.display(),
             args.live.out.display()
         );
@@ -253,16 +267,14 @@ pub fn rerun_failed(defs: &Definitions, args: RerunArgs) -> Result<u8, Failure> 
     let out = OutDir::lock(&args.live.out).map_err(Failure::input)?;
     out.begin("rerun-failed").map_err(Failure::input)?;
     let result = (|| {
-        let waivers = context::waivers(defs, &catalog)?;
         let mut opts = args.live.options()?;
-        // The CNI the earlier run was told, unless this one is told another.
-        if opts.cni.is_none()
-            && let Some(flag) = earlier.cni_flag()
+        if args.live.cni.is_none()
+            && let Some(flag) = &cni_flag
         {
             if !crate::quiet() {
                 eprintln!("CNI {flag}: as given to the run of {}", args.from.display());
             }
-            opts.cni = context::cni(Some(&flag))?;
+            opts.cni = cni.clone();
         }
         let (specs, whole) = rerun.size();
         if !crate::quiet() {

@@ -18,6 +18,7 @@ use sha2::{Digest, Sha256};
 use crate::definitions::catalog::{Catalog, Check, ResolveError, Target, Testcase};
 use crate::definitions::selection::Narrowing;
 use crate::definitions::waiver::{ClusterContext, Waiver};
+use crate::evidence::cni::Cni;
 use crate::evidence::e2e_junit::{E2eReport, E2eTest, FailureKind, GinkgoFormat, Skip, TestResult};
 use crate::verdict::certify::{self, Certification, ClusterFacts, ResultsInfo, SCHEMA_VERSION};
 use crate::verdict::{Evidence, NativeOutcome, Outcome, Verdict};
@@ -374,11 +375,34 @@ impl Earlier {
         })
     }
 
-    /// What to run again for `target`: per test case, the specs that failed or did not run
-    /// (with `include_waived`, also the waived ones), the whole test case when its verdict was
-    /// not PASS without such a spec (no results, a failed suite node, a native check), or
-    /// nothing.
-    pub fn plan(&self, catalog: &Catalog, target: &Target<'_>, include_waived: bool) -> Rerun {
+    /// The cluster context to judge waivers with before the run: this verdict's Kubernetes
+    /// version (a rerun is refused on another one), `cni` (else this verdict's CNI), `today`.
+    pub fn context(&self, cni: Option<Cni>, today: jiff::civil::Date) -> ClusterContext {
+        let earlier = &self.doc.cluster.cni;
+        let cni = cni.unwrap_or_else(|| {
+            let flag = match &earlier.version {
+                Some(v) => format!("{}@{v}", earlier.name),
+                None => earlier.name.clone(),
+            };
+            Cni::from_flag(&flag).unwrap_or_else(|_| Cni::unknown())
+        });
+        ClusterContext {
+            cni,
+            kubernetes: self
+                .doc
+                .cluster
+                .kubernetes_version
+                .as_deref()
+                .and_then(crate::definitions::waiver::parse_version),
+            today,
+        }
+    }
+
+    /// What to run again for `target`: per test case, the specs that failed or did not run, and
+    /// waived ones that `waived` does not keep (a waiver that no longer applies, `--run-waived`);
+    /// the whole test case when its verdict was not PASS without such a spec (no results, a
+    /// failed suite node, a native check); or nothing.
+    pub fn plan(&self, catalog: &Catalog, target: &Target<'_>, waived: Waived<'_>) -> Rerun {
         let earlier: HashMap<&str, &DocTestcase> = self
             .doc
             .modules
@@ -395,10 +419,22 @@ impl Earlier {
             let plan = match (earlier.get(tc.id.as_str()), &tc.check) {
                 (None, _) => TestcasePlan::Whole,
                 (Some(e), Check::E2e(_)) if e.check.kind == "e2e" => {
+                    let active = match waived {
+                        Waived::Launch => Vec::new(),
+                        Waived::Keep { waivers, ctx } => {
+                            crate::definitions::waiver::active_for(waivers, tc, ctx)
+                        }
+                    };
                     let specs: Vec<String> = e
                         .tests
                         .iter()
-                        .filter(|t| to_rerun(t.outcome, include_waived))
+                        .filter(|t| match t.outcome {
+                            Outcome::Failed | Outcome::NotRun | Outcome::SkippedAtRuntime => true,
+                            Outcome::Waived | Outcome::WaivedNotRun => {
+                                !active.iter().any(|w| w.matches(&t.name))
+                            }
+                            Outcome::Passed | Outcome::WaivedButPassed => false,
+                        })
                         .map(|t| t.name.clone())
                         .collect();
                     let focus_bytes: usize = specs.iter().map(|s| regex::escape(s).len() + 1).sum();
@@ -438,13 +474,17 @@ impl Earlier {
 /// this, the test case runs as a whole instead (about 700 spec names).
 pub const MAX_EXACT_FOCUS_BYTES: usize = 100_000;
 
-/// Whether an earlier outcome is run again.
-fn to_rerun(outcome: Outcome, include_waived: bool) -> bool {
-    match outcome {
-        Outcome::Failed | Outcome::NotRun | Outcome::SkippedAtRuntime => true,
-        Outcome::Waived | Outcome::WaivedNotRun => include_waived,
-        Outcome::Passed | Outcome::WaivedButPassed => false,
-    }
+/// What a rerun does with the specs an earlier verdict waived.
+#[derive(Debug, Clone, Copy)]
+pub enum Waived<'a> {
+    /// Run them again (`--run-waived`).
+    Launch,
+    /// Keep them while a waiver of `waivers` still applies in `ctx` (see [`Earlier::context`]);
+    /// run again those whose waiver no longer does (expired since).
+    Keep {
+        waivers: &'a [Waiver],
+        ctx: &'a ClusterContext,
+    },
 }
 
 /// What a rerun does with one test case.
@@ -865,6 +905,13 @@ mod tests {
         }
     }
 
+    fn keep(w: &World) -> Waived<'_> {
+        Waived::Keep {
+            waivers: &w.waivers,
+            ctx: &w.ctx,
+        }
+    }
+
     fn test(name: &str, result: TestResult) -> E2eTest {
         E2eTest {
             name: name.into(),
@@ -892,6 +939,11 @@ mod tests {
     /// The first run's verdict.json: every spec passed but spec 0 and 1 (failed) and spec 2
     /// (absent from the report: not run).
     fn first_run(w: &World) -> String {
+        first_run_also_failing(w, &[])
+    }
+
+    /// [`first_run`], with `also` failed too.
+    fn first_run_also_failing(w: &World, also: &[&str]) -> String {
         let report = E2eReport {
             format: GinkgoFormat::V2,
             tests: w
@@ -902,7 +954,7 @@ mod tests {
                 .map(|(i, s)| {
                     test(
                         s,
-                        if i < 2 {
+                        if i < 2 || also.contains(&s.as_str()) {
                             failed("[FAILED] boom")
                         } else {
                             TestResult::Passed
@@ -970,7 +1022,7 @@ mod tests {
     /// Runs the rerun planned from `earlier` with `report` as its results.
     fn merge(w: &World, earlier: &Earlier, report: &E2eReport) -> (Rerun, Certification) {
         let target = earlier.resolve(&w.catalog).unwrap();
-        let rerun = earlier.plan(&w.catalog, &target, false);
+        let rerun = earlier.plan(&w.catalog, &target, keep(w));
         let cert = rerun.certify(
             &MergeInput {
                 catalog: &w.catalog,
@@ -1005,7 +1057,7 @@ mod tests {
         let earlier =
             Earlier::parse(Path::new("run1/verdict.json"), first_run(&w).as_bytes()).unwrap();
         let target = earlier.resolve(&w.catalog).unwrap();
-        let rerun = earlier.plan(&w.catalog, &target, false);
+        let rerun = earlier.plan(&w.catalog, &target, keep(&w));
         let expected = vec![w.specs[0].clone(), w.specs[1].clone(), w.specs[2].clone()];
         let TestcasePlan::Specs(specs) = rerun.plan_of("kaas-networking-check") else {
             panic!("{:?}", rerun.plan_of("kaas-networking-check"))
@@ -1169,7 +1221,7 @@ mod tests {
         let w = world();
         let earlier = Earlier::parse(Path::new("v.json"), first_run(&w).as_bytes()).unwrap();
         let target = earlier.resolve(&w.catalog).unwrap();
-        let rerun = earlier.plan(&w.catalog, &target, false);
+        let rerun = earlier.plan(&w.catalog, &target, keep(&w));
         let cert = rerun.certify(
             &MergeInput {
                 catalog: &w.catalog,
@@ -1203,7 +1255,7 @@ mod tests {
         assert!(tc.tests.iter().all(|t| t.run == Some(1)));
         let json = reports::json::render(&cert);
         let again = Earlier::parse(Path::new("v2.json"), json.as_bytes()).unwrap();
-        let plan = again.plan(&w.catalog, &target, false);
+        let plan = again.plan(&w.catalog, &target, keep(&w));
         assert_eq!(
             plan.plan_of("kaas-networking-check"),
             rerun.plan_of("kaas-networking-check")
@@ -1229,7 +1281,7 @@ mod tests {
         let json2 = reports::json::render(&cert2);
         let e2 = Earlier::parse(Path::new("r2/verdict.json"), json2.as_bytes()).unwrap();
         let target = e2.resolve(&w.catalog).unwrap();
-        let plan = e2.plan(&w.catalog, &target, false);
+        let plan = e2.plan(&w.catalog, &target, keep(&w));
         assert_eq!(
             plan.plan_of("kaas-networking-check"),
             &TestcasePlan::Specs(vec![w.specs[0].clone()])
@@ -1274,6 +1326,50 @@ mod tests {
     }
 
     #[test]
+    fn a_waived_failure_runs_again_once_its_waiver_has_lapsed_or_with_run_waived() {
+        let w = world();
+        let flaky = w
+            .specs
+            .iter()
+            .find(|s| s.contains("should allow ingress access from updated namespace"))
+            .unwrap();
+        let json = first_run_also_failing(&w, &[flaky]);
+        let earlier = Earlier::parse(Path::new("v.json"), json.as_bytes()).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert!(
+            tests_of_json(&v).any(|t| t["name"] == flaky.as_str() && t["outcome"] == "waived"),
+            "the waiver netpol-updated-namespace-flaky covers it in run 1"
+        );
+        let target = earlier.resolve(&w.catalog).unwrap();
+        let specs = |waived| match earlier
+            .plan(&w.catalog, &target, waived)
+            .plan_of("kaas-networking-check")
+        {
+            TestcasePlan::Specs(s) => s.clone(),
+            other => panic!("{other:?}"),
+        };
+        // While the waiver applies, the waived failure is kept.
+        assert!(!specs(keep(&w)).contains(flaky));
+        assert_eq!(specs(keep(&w)).len(), 3);
+        // After it expired (2027-05-31), it runs again; with --run-waived too.
+        let later = earlier.context(None, jiff::civil::date(2027, 6, 1));
+        let lapsed = Waived::Keep {
+            waivers: &w.waivers,
+            ctx: &later,
+        };
+        assert!(specs(lapsed).contains(flaky));
+        assert!(specs(Waived::Launch).contains(flaky));
+        assert_eq!(later.kubernetes, waiver::parse_version(VERSION));
+    }
+
+    fn tests_of_json(v: &serde_json::Value) -> impl Iterator<Item = &serde_json::Value> {
+        v["modules"][0]["testcases"][0]["tests"]
+            .as_array()
+            .unwrap()
+            .iter()
+    }
+
+    #[test]
     fn a_passing_verdict_leaves_nothing_to_rerun() {
         let w = world();
         let earlier = Earlier::parse(Path::new("v.json"), first_run(&w).as_bytes()).unwrap();
@@ -1284,7 +1380,7 @@ mod tests {
         let json = reports::json::render(&cert);
         let passed = Earlier::parse(Path::new("v2.json"), json.as_bytes()).unwrap();
         let target = passed.resolve(&w.catalog).unwrap();
-        let plan = passed.plan(&w.catalog, &target, false);
+        let plan = passed.plan(&w.catalog, &target, keep(&w));
         assert!(plan.is_empty());
         assert_eq!(plan.size(), (0, 0));
     }
@@ -1305,7 +1401,7 @@ mod tests {
         });
         let earlier = Earlier::parse(Path::new("v.json"), json.as_bytes()).unwrap();
         let target = earlier.resolve(&w.catalog).unwrap();
-        let plan = earlier.plan(&w.catalog, &target, false);
+        let plan = earlier.plan(&w.catalog, &target, keep(&w));
         assert!(matches!(
             plan.plan_of("kaas-networking-check"),
             TestcasePlan::Whole
@@ -1327,7 +1423,7 @@ mod tests {
         );
         let json = reports::json::render(&cert);
         let earlier = Earlier::parse(Path::new("v.json"), json.as_bytes()).unwrap();
-        let plan = earlier.plan(&w.catalog, &target, false);
+        let plan = earlier.plan(&w.catalog, &target, keep(&w));
         assert_eq!(plan.plan_of("kaas-networking-check"), &TestcasePlan::Whole);
     }
 
@@ -1435,7 +1531,7 @@ mod tests {
         let narrowing = earlier.narrowing().unwrap().unwrap();
         let narrowed = w.catalog.narrowed(&narrowing);
         let target = earlier.resolve(&narrowed).unwrap();
-        let plan = earlier.plan(&narrowed, &target, false);
+        let plan = earlier.plan(&narrowed, &target, keep(&w));
         // The failed spec 1 is outside the narrowing: only spec 0 runs again, by name.
         let Check::E2e(e2e) = &narrowed.testcase("kaas-networking-check").unwrap().1.check else {
             unreachable!()
