@@ -66,6 +66,7 @@ fn benches(c: &mut Criterion) {
             kubernetes_version: None,
             cni: ctx.cni.clone(),
             nodes: Vec::new(),
+            id: None,
         },
         None,
     );

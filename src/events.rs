@@ -240,6 +240,7 @@ mod tests {
                 server_version: "v1.33.3".into(),
                 nodes: Vec::new(),
                 cni: Cni::from_flag("cilium@1.17.6").unwrap(),
+                id: None,
             }),
             RunEvent::Warning(
                 "planned with the 6 specs listed by test (Kubernetes v1.33.3)".into(),

@@ -55,6 +55,9 @@ struct Cli {
 enum Command {
     /// Certify the cluster of a kubeconfig: launch Sonobuoy, follow, retrieve, evaluate, clean up.
     Run(Box<run::Args>),
+    /// Run again only the specs of an earlier verdict that failed or did not run, on the same
+    /// cluster, and write a verdict that merges both runs and says which spec came from which.
+    RerunFailed(Box<run::RerunArgs>),
     /// Smoke run: one spec through the real Sonobuoy aggregator and conformance image, to prove
     /// the cluster can run Sonobuoy at all (no certification).
     Quick(run::QuickArgs),
@@ -231,6 +234,7 @@ pub fn main() -> ExitCode {
     }
     let result = match cli.command {
         Command::Run(args) => run::run(&cli.defs, *args),
+        Command::RerunFailed(args) => run::rerun_failed(&cli.defs, *args),
         Command::Quick(args) => run::quick(args),
         Command::Cleanup(args) => run::cleanup(args),
         Command::Status(args) => manage::status(args),

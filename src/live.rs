@@ -6,9 +6,10 @@ use std::pin::Pin;
 
 use scs_conformance::definitions::catalog::{Catalog, Target};
 use scs_conformance::definitions::waiver::Waiver;
-use scs_conformance::evidence::cluster::ConnectError;
+use scs_conformance::evidence::cluster::{self, ConnectError};
 use scs_conformance::run::{self, LiveRequest, RunOptions};
 use scs_conformance::verdict::certify::Certification;
+use scs_conformance::verdict::rerun::{ClusterIdentity, Earlier, Rerun, RerunError};
 use tokio::runtime::Runtime;
 
 use crate::Failure;
@@ -47,22 +48,83 @@ impl Live {
         waivers: &[Waiver],
         options: RunOptions,
         style: Style,
-    ) -> Result<Certification, ConnectError> {
+    ) -> Result<Certification, LiveError> {
+        let request = Request {
+            catalog,
+            target,
+            waivers,
+            rerun: None,
+        };
+        self.certify_request(kube, request, options, style)
+    }
+
+    /// Refuses a cluster other than the one of the earlier verdict, before anything is written
+    /// or launched. A cluster that does not answer is not judged here: the run then ends in
+    /// ABORT, as `run` does. Returns a warning when the cluster could be matched by its version
+    /// only.
+    pub fn check_cluster(
+        &self,
+        kube: &KubeArgs,
+        earlier: &Earlier,
+    ) -> Result<Option<String>, LiveError> {
+        self.runtime.block_on(async {
+            let (client, _) = kube.connect().await.map_err(LiveError::Connect)?;
+            let Ok(version) = cluster::server_version(&client).await else {
+                return Ok(None);
+            };
+            let now = ClusterIdentity {
+                id: cluster::cluster_id(&client).await,
+                kubernetes_version: Some(version),
+            };
+            earlier.check_cluster(&now).map_err(LiveError::Rerun)
+        })
+    }
+
+    /// [`Live::certify`] for `rerun-failed`: runs what `rerun` plans and merges the results
+    /// with the earlier verdict.
+    #[allow(clippy::too_many_arguments)]
+    pub fn certify_rerun(
+        &mut self,
+        kube: &KubeArgs,
+        catalog: &Catalog,
+        target: &Target<'_>,
+        waivers: &[Waiver],
+        rerun: &Rerun,
+        options: RunOptions,
+        style: Style,
+    ) -> Result<Certification, LiveError> {
+        let request = Request {
+            catalog,
+            target,
+            waivers,
+            rerun: Some(rerun),
+        };
+        self.certify_request(kube, request, options, style)
+    }
+
+    fn certify_request(
+        &mut self,
+        kube: &KubeArgs,
+        req: Request<'_, '_>,
+        options: RunOptions,
+        style: Style,
+    ) -> Result<Certification, LiveError> {
         let interrupt = self
             .interrupt
             .take()
             .unwrap_or_else(|| Box::pin(std::future::pending()));
         self.runtime.block_on(async {
-            let (client, api_server) = kube.connect().await?;
+            let (client, api_server) = kube.connect().await.map_err(LiveError::Connect)?;
             let options = RunOptions {
                 api_server,
                 ..options
             };
             let request = LiveRequest {
-                catalog,
-                target,
-                waivers,
+                catalog: req.catalog,
+                target: req.target,
+                waivers: req.waivers,
                 options: &options,
+                rerun: req.rerun,
             };
             let mut events = EventRenderer::new(style);
             let cert =
@@ -70,6 +132,31 @@ impl Live {
             events.finish();
             Ok(cert)
         })
+    }
+}
+
+/// What to certify (and, for a rerun, what to merge with).
+struct Request<'a, 't> {
+    catalog: &'a Catalog,
+    target: &'a Target<'t>,
+    waivers: &'a [Waiver],
+    rerun: Option<&'a Rerun>,
+}
+
+/// Why a live command could not start: no client for the kubeconfig, or (`rerun-failed`) the
+/// cluster is not the one of the earlier verdict.
+#[derive(Debug)]
+pub enum LiveError {
+    Connect(ConnectError),
+    Rerun(RerunError),
+}
+
+impl std::fmt::Display for LiveError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LiveError::Connect(e) => e.fmt(f),
+            LiveError::Rerun(e) => e.fmt(f),
+        }
     }
 }
 

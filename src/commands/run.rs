@@ -14,6 +14,7 @@ use scs_conformance::reports::{self, ErrorRecord, OutDir};
 use scs_conformance::run::{self, Images, InventoryChoice, PullSecret, RunOptions, Settled};
 use scs_conformance::scs;
 use scs_conformance::verdict::certify::Certification;
+use scs_conformance::verdict::rerun::{Earlier, Waived};
 
 use crate::args::{
     ClusterArgs, Definitions, NarrowArgs, ReleaseDataSource, ScsReportArgs, parse_duration,
@@ -37,6 +38,13 @@ pub struct Args {
     version: Option<String>,
     #[command(flatten)]
     narrow: NarrowArgs,
+    #[command(flatten)]
+    live: LiveArgs,
+}
+
+/// The cluster and how to run on it: the options of `run` and `rerun-failed`.
+#[derive(clap::Args)]
+pub struct LiveArgs {
     #[command(flatten)]
     cluster: ClusterArgs,
     /// The cluster's CNI (NAME or NAME@VERSION); default: detected from its workloads.
@@ -86,18 +94,54 @@ pub fn run(defs: &Definitions, args: Args) -> Result<u8, Failure> {
     // Refused before anything is touched when another command writes to the same folder; from
     // here on, however this ends (bad input included), the folder holds this run's verdict or
     // its ABORT record, never an earlier run's verdict.
-    let out = OutDir::lock(&args.out).map_err(Failure::input)?;
+    let out = OutDir::lock(&args.live.out).map_err(Failure::input)?;
     out.begin("run").map_err(Failure::input)?;
     let result = certify_and_write(defs, &args, &mut live, &out);
-    let ending = Ending {
-        command: "run",
-        out_dir: &args.out,
-        cluster: &args.cluster,
-        keep: args.keep,
-        timeout: args.timeout,
-        started,
-    };
-    ending.conclude(result, &live, &out)
+    args.live
+        .ending("run", started)
+        .conclude(result, &live, &out)
+}
+
+impl LiveArgs {
+    /// How a command with these options ends.
+    fn ending(&self, command: &'static str, started: Instant) -> Ending<'_> {
+        Ending {
+            command,
+            out_dir: &self.out,
+            cluster: &self.cluster,
+            keep: self.keep,
+            timeout: self.timeout,
+            started,
+        }
+    }
+
+    /// The run's options (the namespace, limits, images, inventory, date, release data).
+    fn options(&self) -> Result<RunOptions, Failure> {
+        let release_data = self.release_data.load().map_err(Failure::input)?;
+        let inventory = match self.inventory.as_deref() {
+            None => InventoryChoice::Auto,
+            Some(p) if p == Path::new("cluster") => InventoryChoice::FromCluster,
+            Some(p) if p == Path::new("none") => InventoryChoice::None,
+            Some(p) => InventoryChoice::Given(Inventory::read(p).map_err(Failure::input)?),
+        };
+        Ok(RunOptions {
+            cni: context::cni(self.cni.as_deref())?,
+            timeout: self.timeout,
+            stall_timeout: self.stall_timeout,
+            keep: self.keep,
+            force: self.force,
+            run_waived: self.run_waived,
+            images: self.images.images()?,
+            inventory,
+            ..RunOptions::new(
+                self.cluster.namespace.clone(),
+                self.out.clone(),
+                context::today(self.date),
+                release_data,
+                String::new(),
+            )
+        })
+    }
 }
 
 /// How a live command ends, whatever happened: outputs already written (or the error recorded),
@@ -151,6 +195,118 @@ impl Ending<'_> {
             }
         }
     }
+}
+
+#[derive(clap::Args)]
+#[command(after_help = "Examples:\n  \
+    scs-conformance run --standard scs-0219-v1 --kubeconfig kubeconfig.yaml --out scs-results\n  \
+    scs-conformance rerun-failed --from scs-results/verdict.json --kubeconfig kubeconfig.yaml --out scs-results-2\n  \
+    scs-conformance rerun-failed --from scs-results-2/verdict.json --kubeconfig kubeconfig.yaml --out scs-results-3   # chained\n\n\
+    Only the specs of the earlier verdict that failed or did not run are launched, by their exact\n\
+    names; the merged verdict says which spec came from which run (runs[], tests[].run). A\n\
+    cluster other than the earlier verdict's is refused. No report.yaml (--subject): the\n\
+    compliance monitor gets whole runs only (docs/run.md).")]
+pub struct RerunArgs {
+    /// The verdict.json of an earlier `run` or `rerun-failed` on the same cluster; its standard
+    /// (and --focus/--skip, if any) is rerun.
+    #[arg(long, value_name = "VERDICT_JSON")]
+    from: PathBuf,
+    #[command(flatten)]
+    live: LiveArgs,
+}
+
+/// `rerun-failed --from verdict.json`: run again only the specs of an earlier verdict that
+/// failed or did not run, and write a verdict that merges both runs, with provenance.
+pub fn rerun_failed(defs: &Definitions, args: RerunArgs) -> Result<u8, Failure> {
+    let started = Instant::now();
+    // Read first: --out may be the folder of --from, whose verdict.json the run replaces.
+    let earlier = Earlier::load(&args.from).map_err(Failure::input)?;
+    if let Some(subject) = &args.live.report.subject {
+        return Err(Failure::input(format!(
+            "--subject {subject}: rerun-failed writes no report.yaml: a merged verdict holds \
+             results of runs at different times, and the compliance monitor takes whole runs \
+             (`run --subject`)"
+        )));
+    }
+    let mut catalog = context::catalog(defs)?;
+    if let Some(narrowing) = earlier.narrowing().map_err(Failure::input)? {
+        catalog = catalog.narrowed(&narrowing);
+    }
+    let target = earlier.resolve(&catalog).map_err(Failure::input)?;
+    let waivers = context::waivers(defs, &catalog)?;
+    // The CNI the earlier run was told, unless this one is told another.
+    let cni_flag = args.live.cni.clone().or_else(|| earlier.cni_flag());
+    let cni = context::cni(cni_flag.as_deref())?;
+    let today = context::today(args.live.date);
+    let waiver_ctx = earlier.context(cni.clone(), today);
+    let waived = if args.live.run_waived {
+        Waived::Launch
+    } else {
+        Waived::Keep {
+            waivers: &waivers,
+            ctx: &waiver_ctx,
+        }
+    };
+    let rerun = earlier.plan(&catalog, &target, waived);
+    if rerun.is_empty() {
+        crate::outln!(
+            "Nothing to rerun: every test case of {} passed (no spec failed or was left unrun, \
+             no waiver has lapsed); nothing launched, {} left as it is.",
+            args.from.display(),
+            args.live.out.display()
+        );
+        return Ok(exit::PASS);
+    }
+    let mut live = Live::start()?;
+    if let Some(warning) = live
+        .check_cluster(&args.live.cluster.kube, &earlier)
+        .map_err(Failure::input)?
+    {
+        eprintln!("warning: {warning}");
+    }
+    let out = OutDir::lock(&args.live.out).map_err(Failure::input)?;
+    out.begin("rerun-failed").map_err(Failure::input)?;
+    let result = (|| {
+        let mut opts = args.live.options()?;
+        if args.live.cni.is_none()
+            && let Some(flag) = &cni_flag
+        {
+            if !crate::quiet() {
+                eprintln!("CNI {flag}: as given to the run of {}", args.from.display());
+            }
+            opts.cni = cni.clone();
+        }
+        let (specs, whole) = rerun.size();
+        if !crate::quiet() {
+            eprintln!(
+                "Rerunning {specs} spec(s) of {} by name{} as run {}",
+                args.from.display(),
+                if whole > 0 {
+                    format!(", and {whole} test case(s) in full,")
+                } else {
+                    String::new()
+                },
+                rerun.number()
+            );
+        }
+        let cert = live
+            .certify_rerun(
+                &args.live.cluster.kube,
+                &catalog,
+                &target,
+                &waivers,
+                &rerun,
+                opts,
+                Style::Terminal,
+            )
+            .map_err(Failure::input)?;
+        out.write(&cert, Vec::new())
+            .map_err(|e| Failure::input(format!("cannot write outputs: {e}")))?;
+        Ok(cert)
+    })();
+    args.live
+        .ending("rerun-failed", started)
+        .conclude(result, &live, &out)
 }
 
 #[derive(clap::Args)]
@@ -278,41 +434,19 @@ fn certify_and_write(
     live: &mut Live,
     out: &OutDir,
 ) -> Result<Certification, Failure> {
+    let live_args = &args.live;
     let catalog = args
         .narrow
-        .apply(context::catalog(defs)?, args.report.subject.as_deref())?;
+        .apply(context::catalog(defs)?, live_args.report.subject.as_deref())?;
     let target = catalog
         .resolve(&args.standard, args.version.as_deref())
         .map_err(Failure::input)?;
     let waivers = context::waivers(defs, &catalog)?;
-    let release_data = args.release_data.load().map_err(Failure::input)?;
-    let inventory = match args.inventory.as_deref() {
-        None => InventoryChoice::Auto,
-        Some(p) if p == Path::new("cluster") => InventoryChoice::FromCluster,
-        Some(p) if p == Path::new("none") => InventoryChoice::None,
-        Some(p) => InventoryChoice::Given(Inventory::read(p).map_err(Failure::input)?),
-    };
-    let report_ctx = args.report.context(args.version.as_deref());
-    let opts = RunOptions {
-        cni: context::cni(args.cni.as_deref())?,
-        timeout: args.timeout,
-        stall_timeout: args.stall_timeout,
-        keep: args.keep,
-        force: args.force,
-        run_waived: args.run_waived,
-        images: args.images.images()?,
-        inventory,
-        ..RunOptions::new(
-            args.cluster.namespace.clone(),
-            args.out.clone(),
-            context::today(args.date),
-            release_data,
-            String::new(),
-        )
-    };
+    let report_ctx = live_args.report.context(args.version.as_deref());
+    let opts = live_args.options()?;
     let cert = live
         .certify(
-            &args.cluster.kube,
+            &live_args.cluster.kube,
             &catalog,
             &target,
             &waivers,

@@ -61,6 +61,49 @@ impl<'a> Standin<'a> {
     }
 }
 
+impl Standin<'_> {
+    /// Like [`Standin::spawn`], serving `archive` (relative to the repository, or absolute), with
+    /// its stdout captured: one JSON line per served run, with the plugin definitions it served
+    /// (`plugins`: `plugin-0.yaml` with E2E_FOCUS, E2E_SKIP, ...). See [`served`].
+    pub fn spawn_serving(&self, archive: &std::path::Path) -> Child {
+        Command::new(testenv::repo_root().join("testenv/aggregator-standin"))
+            .arg("--kubeconfig")
+            .arg(testenv::kubeconfig())
+            .args(["-n", self.namespace, "--scenario", self.scenario])
+            .args([
+                "--runs",
+                &self.runs.to_string(),
+                "--steps",
+                &self.steps.to_string(),
+            ])
+            .args(["--interval", &self.interval.to_string()])
+            .arg(testenv::repo_root().join(archive))
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+}
+
+/// Waits for a stand-in of [`Standin::spawn_serving`] to finish (killed after 20 s) and returns
+/// what it served: one JSON document per run.
+pub fn served(child: Child) -> Vec<serde_json::Value> {
+    use std::io::Read;
+    let mut child = child;
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stdout.read_to_string(&mut text);
+        text
+    });
+    reap(child);
+    reader
+        .join()
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
 /// Waits (up to 20 s) for a stand-in to finish, then kills it.
 pub fn reap(mut child: Child) {
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -1,7 +1,7 @@
 //! Facts about the live cluster: server version, nodes and the CNI.
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
-use k8s_openapi::api::core::v1::{Node, PodSpec};
+use k8s_openapi::api::core::v1::{Namespace, Node, PodSpec};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -32,6 +32,9 @@ pub struct ClusterInfo {
     pub server_version: String,
     pub nodes: Vec<NodeInfo>,
     pub cni: Cni,
+    /// The UID of the `kube-system` namespace: a stable identity of the cluster (it lives as long
+    /// as the cluster), when it could be read.
+    pub id: Option<String>,
 }
 
 impl NodeInfo {
@@ -229,7 +232,20 @@ pub async fn discover(client: &Client, cni_flag: Option<Cni>) -> Result<ClusterI
         server_version: version.git_version,
         nodes,
         cni,
+        id: cluster_id(client).await,
     })
+}
+
+/// The cluster's identity: the UID of its `kube-system` namespace (created with the cluster and
+/// never replaced). `None` when it cannot be read; the verdict then records no id.
+pub async fn cluster_id(client: &Client) -> Option<String> {
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    namespaces
+        .get_opt("kube-system")
+        .await
+        .ok()
+        .flatten()
+        .and_then(|ns| ns.metadata.uid)
 }
 
 fn node_info(n: &Node) -> NodeInfo {

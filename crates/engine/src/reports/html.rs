@@ -291,6 +291,34 @@ fn cluster(h: &mut String, cert: &Certification) {
         }
         h.push_str("</tbody>\n</table>\n");
     }
+    if !cert.runs.is_empty() {
+        let specs = crate::verdict::rerun::specs_per_run(cert);
+        h.push_str(
+            "<h3>Runs merged</h3>\n<p class=\"muted\">A verdict of <code>rerun-failed</code>: each \
+             spec's result comes from one of these runs (<code>tests[].run</code> in verdict.json).</p>\n\
+             <table>\n<thead><tr><th class=\"n\">Run</th><th>Command</th><th>Started</th>\
+             <th class=\"n\">Specs</th><th>Verdict it wrote</th></tr></thead>\n<tbody>\n",
+        );
+        for r in &cert.runs {
+            let file = match &r.verdict {
+                Some(v) => format!(
+                    "<code>{}</code> <span class=\"muted\">sha256 {}</span>",
+                    html_line(&v.path),
+                    html_line(&v.sha256)
+                ),
+                None => "this page's".into(),
+            };
+            let _ = writeln!(
+                h,
+                "<tr><td class=\"n\">{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td>{file}</td></tr>",
+                r.number,
+                html_line(&r.command),
+                r.started_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+                specs.get(&r.number).copied().unwrap_or(0)
+            );
+        }
+        h.push_str("</tbody>\n</table>\n");
+    }
     if !c.nodes.is_empty() {
         let _ = writeln!(
             h,
@@ -700,6 +728,7 @@ mod tests {
             tests,
             findings: Vec::new(),
             warnings: vec!["<i>warn</i>".into()],
+            runs: Vec::new(),
         };
         Certification {
             schema_version: SCHEMA_VERSION,
@@ -721,9 +750,11 @@ mod tests {
                 kubernetes_version: None,
                 cni: Cni::unknown(),
                 nodes: Vec::new(),
+                id: None,
             },
             results: None,
             run: None,
+            runs: Vec::new(),
             modules: vec![ModuleVerdict {
                 id: "m".into(),
                 name: "M".into(),
@@ -741,6 +772,7 @@ mod tests {
             message: Some(message.into()),
             waiver: None,
             duration_seconds: None,
+            run: None,
         }
     }
 
@@ -809,5 +841,39 @@ mod tests {
         let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(style));
         assert!(page.contains(&format!("style-src 'sha256-{hash}'")));
         assert!(page.contains("default-src 'none'"));
+    }
+
+    #[test]
+    fn a_merged_verdict_lists_its_runs_with_the_files_they_wrote_as_text() {
+        use crate::verdict::rerun::{RunInfo, VerdictFile};
+        let mut test = failed("spec", "[FAILED] boom");
+        test.run = Some(2);
+        let mut c = cert(vec![test], Vec::new());
+        let run = |number, verdict| RunInfo {
+            number,
+            command: "rerun-failed".into(),
+            started_at: "2026-08-01T10:00:00Z".parse().unwrap(),
+            namespace: None,
+            sonobuoy_uuids: Vec::new(),
+            verdict,
+        };
+        c.runs = vec![
+            run(
+                1,
+                Some(VerdictFile {
+                    path: "<script>x</script>/verdict.json".into(),
+                    sha256: "ab".repeat(32),
+                    generated_at: "2026-08-01T09:00:00Z".parse().unwrap(),
+                }),
+            ),
+            run(2, None),
+        ];
+        let page = render(&c);
+        assert!(page.contains("<h3>Runs merged</h3>"), "{page}");
+        assert!(page.contains("&lt;script&gt;x&lt;/script&gt;/verdict.json"));
+        assert!(!page.contains("<script>"));
+        assert!(page.contains(&"ab".repeat(32)));
+        // Run 2 gave the one spec, run 1 none.
+        assert!(page.contains("<td class=\"n\">2</td><td>rerun-failed</td><td>2026-08-01 10:00:00 UTC</td><td class=\"n\">1</td>"), "{page}");
     }
 }

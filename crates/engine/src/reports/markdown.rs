@@ -78,6 +78,34 @@ pub fn render(cert: &Certification) -> String {
     if let Some(w) = &cni.warning {
         let _ = writeln!(md, "> ⚠️ **Warning:** {}\n", markdown_text(w));
     }
+    if !cert.runs.is_empty() {
+        let specs = crate::verdict::rerun::specs_per_run(cert);
+        let _ = writeln!(
+            md,
+            "**Merged from {} runs** (`rerun-failed`): each spec's result is from the run named in verdict.json (`tests[].run`).\n\n\
+             | Run | Command | Started | Specs | Verdict it wrote (sha256) |\n|---:|---|---|---:|---|",
+            cert.runs.len()
+        );
+        for r in &cert.runs {
+            let file = match &r.verdict {
+                Some(v) => format!(
+                    "{} ({})",
+                    markdown_code(&v.path),
+                    markdown_code(v.sha256.get(..12).unwrap_or(&v.sha256))
+                ),
+                None => "this one".into(),
+            };
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {file} |",
+                r.number,
+                markdown_text(&r.command),
+                r.started_at.strftime("%Y-%m-%d %H:%M UTC"),
+                specs.get(&r.number).copied().unwrap_or(0)
+            );
+        }
+        md.push('\n');
+    }
     md.push_str("| Module | Test case | Verdict | Passed | Failed | Waived | Not run | Why |\n|---|---|---|---:|---:|---:|---:|---|\n");
     for m in &cert.modules {
         for t in &m.testcases {
@@ -132,7 +160,8 @@ pub fn render(cert: &Certification) -> String {
                     .as_deref()
                     .map(|m| format!(": {}", markdown_text(&clip(m, 160))))
                     .unwrap_or_default();
-                let _ = writeln!(md, "- {}{waiver}{detail}", markdown_code(&x.name));
+                let run = x.run.map(|r| format!(" (run {r})")).unwrap_or_default();
+                let _ = writeln!(md, "- {}{run}{waiver}{detail}", markdown_code(&x.name));
             }
             if tests.len() > cap {
                 let _ = writeln!(

@@ -41,6 +41,19 @@ pub fn render(cert: &Certification) -> String {
             shell_quoted(&n.skip)
         );
     }
+    if !cert.runs.is_empty() {
+        let specs = crate::verdict::rerun::specs_per_run(cert);
+        let _ = writeln!(s, "Merged from {} runs:", cert.runs.len());
+        for r in &cert.runs {
+            let _ = writeln!(
+                s,
+                "  run {}: {}: {} spec(s)",
+                r.number,
+                esc(&r.describe()),
+                specs.get(&r.number).copied().unwrap_or(0)
+            );
+        }
+    }
     for m in &cert.modules {
         let _ = writeln!(
             s,
@@ -79,9 +92,10 @@ pub fn render(cert: &Certification) -> String {
                     .as_deref()
                     .map(|m| clip(m, 120))
                     .unwrap_or_default();
+                let run = x.run.map(|r| format!(" (run {r})")).unwrap_or_default();
                 let _ = writeln!(
                     s,
-                    "           {}FAILED{:#} {}\n             {}",
+                    "           {}FAILED{:#} {}{run}\n             {}",
                     style(Verdict::Fail),
                     style(Verdict::Fail),
                     esc(&x.name),

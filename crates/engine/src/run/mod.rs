@@ -41,10 +41,11 @@ use crate::evidence::spec_listing::SpecLister;
 use crate::verdict::certify::{
     self, Certification, ClusterFacts, PassOutcome, PassRecord, ResultsInfo, RunRecord,
 };
+use crate::verdict::rerun::{MergeInput, Rerun, RunInfo, TestcasePlan};
 use crate::verdict::{Evidence, NativeOutcome};
 
 pub use error::{NamespaceError, RunError, Stop, error_chain, join};
-pub use plan::{Pass, Passes, merge_reports, plan_passes};
+pub use plan::{Pass, Passes, merge_reports, plan_exact, plan_passes};
 
 /// How long the conformance image may take to list its specs (pulling it included).
 const SPEC_LISTING_TIMEOUT: Duration = Duration::from_secs(600);
@@ -183,6 +184,8 @@ pub struct LiveRequest<'a> {
     pub target: &'a Target<'a>,
     pub waivers: &'a [Waiver],
     pub options: &'a RunOptions,
+    /// `rerun-failed`: run only what this plan names, and merge with the earlier verdict.
+    pub rerun: Option<&'a Rerun>,
 }
 
 /// A future that resolves when the caller wants the run to stop (Ctrl-C, SIGTERM).
@@ -233,8 +236,10 @@ async fn run(
         target,
         waivers,
         options: opts,
+        rerun,
     } = *request;
     let started = Instant::now();
+    let started_at = Timestamp::now();
     let deadline = tokio::time::Instant::now() + opts.timeout;
     let limit = opts.timeout;
     let stop: StopSignal<'_> = async move {
@@ -253,10 +258,16 @@ async fn run(
         seconds_complete_to_outputs: None,
         aborted: None,
     };
-    let testcases: Vec<&Testcase> = catalog
+    let all_testcases: Vec<&Testcase> = catalog
         .modules_of(target)
         .iter()
         .flat_map(|(_, t)| t.iter().copied())
+        .collect();
+    // A rerun runs only the test cases its plan does not keep.
+    let testcases: Vec<&Testcase> = all_testcases
+        .iter()
+        .copied()
+        .filter(|t| rerun.is_none_or(|r| *r.plan_of(&t.id) != TestcasePlan::Keep))
         .collect();
     let needs_e2e = testcases.iter().any(|t| matches!(t.check, Check::E2e(_)));
 
@@ -271,6 +282,7 @@ async fn run(
                 kubernetes_version: None,
                 cni: opts.cni.clone().unwrap_or_else(Cni::unknown),
                 nodes: Vec::new(),
+                id: None,
             };
             let ctx = ClusterContext {
                 cni: facts.cni.clone(),
@@ -290,6 +302,7 @@ async fn run(
         kubernetes_version: Some(info.server_version.clone()),
         cni: info.cni.clone(),
         nodes: info.nodes.clone(),
+        id: info.id.clone(),
     };
     let conformance_image = opts.images.conformance.clone().unwrap_or_else(|| {
         RunSpec::default_conformance_image(&info.server_version, opts.images.registry.as_deref())
@@ -306,6 +319,7 @@ async fn run(
     let mut e2e_results: HashMap<String, Result<(E2eReport, ResultsInfo), RunError>> =
         HashMap::new();
     let mut native_results: HashMap<String, NativeOutcome> = HashMap::new();
+    let mut nothing_launched: std::collections::HashSet<String> = Default::default();
     // Set when no further Sonobuoy run may start: the reason every remaining one is not run.
     let mut blocked: Option<RunError> = None;
     if needs_e2e {
@@ -345,7 +359,19 @@ async fn run(
                 } else {
                     waiver::active_for(waivers, tc, &ctx)
                 };
-                let passes = plan_passes(e2e, &active, inventory.as_ref());
+                let passes = match rerun.map(|r| r.plan_of(&tc.id)) {
+                    Some(TestcasePlan::Specs(specs)) => plan_exact(e2e, specs, &active),
+                    _ => plan_passes(e2e, &active, inventory.as_ref()),
+                };
+                if passes.passes.is_empty() {
+                    // A rerun whose specs are all waived now: nothing to launch.
+                    on_event(RunEvent::Warning(format!(
+                        "{}: every spec to run again is waived now; nothing launched",
+                        tc.id
+                    )));
+                    nothing_launched.insert(tc.id.clone());
+                    continue;
+                }
                 if let Some(note) = &passes.note {
                     on_event(RunEvent::Warning(note.clone()));
                 }
@@ -383,6 +409,24 @@ async fn run(
     let results_info = e2e_results
         .values()
         .find_map(|r| r.as_ref().ok().map(|(_, i)| i.clone()));
+    if let Some(rerun) = rerun {
+        let empty = E2eReport::default();
+        let new = |tc: &Testcase| match e2e_results.get(&tc.id) {
+            Some(Ok((report, _))) => Some(Ok(report)),
+            Some(Err(why)) => Some(Err(why.to_string())),
+            None if nothing_launched.contains(&tc.id) => Some(Ok(&empty)),
+            None if blocked.is_some() => Some(Err(not_run.clone())),
+            None => None,
+        };
+        let merged = RerunMerge {
+            rerun,
+            ctx: &ctx,
+            started_at,
+            record: &record,
+        };
+        let cert = merged.certify(request, &new, native_results, facts, results_info);
+        return (cert, record);
+    }
     let cert = certify::certify(
         catalog,
         target,
@@ -404,7 +448,57 @@ async fn run(
     (cert, record)
 }
 
-/// ABORT verdicts for every test case of the target, for `why`.
+/// The merged verdict of a rerun (`rerun-failed`).
+struct RerunMerge<'a> {
+    rerun: &'a Rerun,
+    ctx: &'a ClusterContext,
+    started_at: Timestamp,
+    record: &'a RunRecord,
+}
+
+impl RerunMerge<'_> {
+    /// The merged verdict: see [`Rerun::certify`]. `new`: a test case's new report, or why there
+    /// is none (`None`: not run).
+    fn certify<'r>(
+        &self,
+        request: &LiveRequest<'_>,
+        new: &dyn Fn(&Testcase) -> Option<Result<&'r E2eReport, String>>,
+        native_results: HashMap<String, NativeOutcome>,
+        facts: ClusterFacts,
+        results_info: Option<ResultsInfo>,
+    ) -> Certification {
+        let this_run = RunInfo {
+            number: self.rerun.number(),
+            command: "rerun-failed".into(),
+            started_at: self.started_at,
+            namespace: Some(request.options.namespace.clone()),
+            sonobuoy_uuids: self.record.passes.iter().map(|p| p.uuid.clone()).collect(),
+            verdict: None,
+        };
+        let not_run = self
+            .record
+            .aborted
+            .clone()
+            .unwrap_or_else(|| "not run".into());
+        self.rerun.certify(
+            &MergeInput {
+                catalog: request.catalog,
+                target: request.target,
+                waivers: request.waivers,
+                ctx: self.ctx,
+                not_run: &not_run,
+            },
+            new,
+            native_results,
+            facts,
+            results_info,
+            this_run,
+        )
+    }
+}
+
+/// ABORT verdicts for every test case of the target, for `why` (for a rerun: the earlier
+/// results stay, with `why` in the reason of every test case that was to run again).
 fn aborted(
     request: &LiveRequest<'_>,
     why: RunError,
@@ -413,6 +507,23 @@ fn aborted(
     mut record: RunRecord,
 ) -> (Certification, RunRecord) {
     record.aborted = Some(why.to_string());
+    if let Some(rerun) = request.rerun {
+        let merged = RerunMerge {
+            rerun,
+            ctx,
+            started_at: Timestamp::now(),
+            record: &record,
+        };
+        let why = why.to_string();
+        let cert = merged.certify(
+            request,
+            &|_| Some(Err(why.clone())),
+            HashMap::new(),
+            facts,
+            None,
+        );
+        return (cert, record);
+    }
     let cert = certify::certify(
         request.catalog,
         request.target,

@@ -135,6 +135,23 @@ pub fn plan_passes(
     }
 }
 
+/// Plans the Sonobuoy runs of a rerun (`rerun-failed`): exactly the named specs that the test
+/// case's selection selects, minus those an active waiver covers, by their exact names, with the
+/// `[Serial]` ones in a serial pass of their own (as for a narrowed selection).
+pub fn plan_exact(e2e: &E2eCheck, specs: &[String], active_waivers: &[&Waiver]) -> Passes {
+    let chosen: Vec<&String> = specs
+        .iter()
+        .filter(|s| e2e.selection.selects(s) && !active_waivers.iter().any(|w| w.matches(s)))
+        .collect();
+    let mut passes = exact_passes(&chosen, e2e.parallel);
+    passes.note = Some(format!(
+        "rerun: {} of {} spec(s) launched by their exact names",
+        chosen.len(),
+        specs.len()
+    ));
+    passes
+}
+
 /// The exact specs of a narrowed selection: the non-`[Serial]` ones in one (parallel when the
 /// standard allows it) pass, the `[Serial]` ones in a serial pass.
 fn exact_passes(chosen: &[&String], parallel: bool) -> Passes {

@@ -27,6 +27,9 @@ pub struct ClusterFacts {
     /// The nodes, when the cluster was asked (live runs).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub nodes: Vec<crate::evidence::cluster::NodeInfo>,
+    /// The cluster's identity (UID of its `kube-system` namespace), when a live run read it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
 }
 
 /// Where e2e results came from.
@@ -137,6 +140,10 @@ pub struct Certification {
     /// Facts of a live run (`scs-conformance run`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub run: Option<RunRecord>,
+    /// A verdict of `rerun-failed`: every run whose results it holds, oldest first; the last is
+    /// the one that wrote this document (`run`). Each test names its run (`tests[].run`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<crate::verdict::rerun::RunInfo>,
     pub modules: Vec<ModuleVerdict>,
 }
 
@@ -188,6 +195,7 @@ pub fn certify_results(
         kubernetes_version,
         cni,
         nodes: Vec::new(),
+        id: None,
     };
     Ok(certify(
         catalog,
@@ -249,6 +257,7 @@ pub fn certify<'a>(
         cluster: facts,
         results,
         run: None,
+        runs: Vec::new(),
         modules,
     }
 }

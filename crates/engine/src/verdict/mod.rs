@@ -6,11 +6,12 @@
 //! selected, is ABORT (SCS's "did not finish"), never PASS.
 
 pub mod certify;
+pub mod rerun;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::definitions::catalog::{Check, Lifetime, Module, NativeCheck, Target, Testcase};
 use crate::definitions::inventory::Inventory;
@@ -21,7 +22,7 @@ use crate::evidence::e2e_junit::{E2eReport, GinkgoFormat, Skip, TestResult, fail
 
 /// A verdict in SCS's words, ordered by precedence: when rolling up, the greatest wins
 /// (FAIL > MISSING > ABORT > PASS, as in SCS's `scs_cert_lib.evaluate`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Verdict {
     Pass,
@@ -54,7 +55,7 @@ impl Verdict {
 }
 
 /// What happened to one selected e2e test, after waivers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
     Passed,
@@ -85,6 +86,10 @@ pub struct TestVerdict {
     pub waiver: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration_seconds: Option<f64>,
+    /// The run (`runs[].number` of a merged verdict) this result comes from; only in verdicts
+    /// of `rerun-failed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run: Option<u32>,
 }
 
 /// How many selected tests ended how. `passed` counts every selected test that passed, so it
@@ -172,6 +177,10 @@ pub struct TestcaseVerdict {
     /// Warnings that did not change the verdict.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The runs (`runs[].number`) this test case's evidence comes from; only in verdicts of
+    /// `rerun-failed`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<u32>,
 }
 
 /// The verdict for one module.
@@ -242,6 +251,7 @@ pub fn evaluate_testcase(
         tests: Vec::new(),
         findings: Vec::new(),
         warnings: Vec::new(),
+        runs: Vec::new(),
     };
     let e2e = match &tc.check {
         Check::E2e(e) => e,
@@ -342,6 +352,7 @@ pub fn evaluate_testcase(
             message,
             waiver,
             duration_seconds: test.duration,
+            run: None,
         };
         match seen.get(test.name.as_str()) {
             Some(&i) => {
@@ -413,6 +424,7 @@ pub fn evaluate_testcase(
                 )),
                 waiver,
                 duration_seconds: None,
+                run: None,
             });
         }
     }
