@@ -307,7 +307,7 @@ fn without_an_inventory_serial_specs_run_in_a_serial_pass_selected_by_label() {
 }
 
 #[test]
-fn without_enforcement_the_specs_that_need_it_fail() {
+fn without_enforcement_the_specs_that_need_it_fail_and_a_rerun_with_it_passes() {
     let node = real_node::acquire(Netpol::None);
     let ns = "real-none";
     let r = run(&node, ns, &[]);
@@ -321,6 +321,54 @@ fn without_enforcement_the_specs_that_need_it_fail() {
         "exactly the specs that need enforcement fail: {why}"
     );
     assert_eq!(specs_with(v, "passed"), set(&[API_OPERATIONS]), "{why}");
+    assert_nothing_left(&node, ns);
+    drop(node);
+
+    // The provider switches enforcement on and reruns only what failed: the two specs run
+    // again, the API spec's pass is kept from the first run, and the merged verdict says so.
+    let node = real_node::acquire(Netpol::Enforce);
+    let ns = "real-rerun";
+    let from = r.out.path().join("verdict.json");
+    let out = tempfile::tempdir().unwrap();
+    let o = Command::new(bin())
+        .current_dir(real_node::repo_root())
+        .args(["rerun-failed", "--from"])
+        .arg(&from)
+        .args([
+            "--standards-dir",
+            SUBSET_STANDARDS,
+            "--waivers-dir",
+            NO_WAIVERS,
+        ])
+        .args(["--namespace", ns, "--timeout", "25m", "--kubeconfig"])
+        .arg(&node.kubeconfig)
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    let rerun = finish(o, out);
+    let why = explain(&node, ns, &rerun);
+    assert_eq!(rerun.code, 0, "{why}");
+    let merged = rerun.verdict.as_ref().expect("merged verdict.json");
+    assert_eq!(merged["verdict"], "PASS", "{why}");
+    assert_eq!(
+        specs_with(merged, "passed"),
+        set(&[DEFAULT_DENY, EGRESS_CIDR, API_OPERATIONS]),
+        "{why}"
+    );
+    let run_of = |name: &str| {
+        testcase(merged)["tests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .map(|t| t["run"].clone())
+    };
+    assert_eq!(run_of(API_OPERATIONS), Some(1.into()), "{why}");
+    assert_eq!(run_of(DEFAULT_DENY), Some(2.into()), "{why}");
+    assert_eq!(run_of(EGRESS_CIDR), Some(2.into()), "{why}");
+    assert_eq!(merged["runs"].as_array().map(Vec::len), Some(2), "{why}");
+    assert!(rerun.text.contains("Merged from 2 runs"), "{why}");
     assert_nothing_left(&node, ns);
 }
 
