@@ -43,8 +43,16 @@ impl<'a> Standin<'a> {
 
     /// Starts it in the background; it waits for the next run's aggregator pod.
     pub fn spawn(&self) -> Child {
-        Command::new(testenv::repo_root().join("testenv/aggregator-standin"))
-            .arg("--kubeconfig")
+        self.command(&testenv::repo_root().join(ARCHIVE))
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
+    /// The stand-in's command line for this scenario, serving `archive`.
+    fn command(&self, archive: &std::path::Path) -> Command {
+        let mut c = Command::new(testenv::repo_root().join("testenv/aggregator-standin"));
+        c.arg("--kubeconfig")
             .arg(testenv::kubeconfig())
             .args(["-n", self.namespace, "--scenario", self.scenario])
             .args([
@@ -54,10 +62,8 @@ impl<'a> Standin<'a> {
                 &self.steps.to_string(),
             ])
             .args(["--interval", &self.interval.to_string()])
-            .arg(testenv::repo_root().join(ARCHIVE))
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap()
+            .arg(archive);
+        c
     }
 }
 
@@ -66,18 +72,7 @@ impl Standin<'_> {
     /// its stdout captured: one JSON line per served run, with the plugin definitions it served
     /// (`plugins`: `plugin-0.yaml` with E2E_FOCUS, E2E_SKIP, ...). See [`served`].
     pub fn spawn_serving(&self, archive: &std::path::Path) -> Child {
-        Command::new(testenv::repo_root().join("testenv/aggregator-standin"))
-            .arg("--kubeconfig")
-            .arg(testenv::kubeconfig())
-            .args(["-n", self.namespace, "--scenario", self.scenario])
-            .args([
-                "--runs",
-                &self.runs.to_string(),
-                "--steps",
-                &self.steps.to_string(),
-            ])
-            .args(["--interval", &self.interval.to_string()])
-            .arg(testenv::repo_root().join(archive))
+        self.command(&testenv::repo_root().join(archive))
             .stdout(Stdio::piped())
             .spawn()
             .unwrap()
