@@ -348,7 +348,8 @@ fn a_ginkgo_v1_flake_retry_that_passed_is_a_pass_with_a_flake_mark() {
     let doc = format!(
         r#"<testsuite name="Kubernetes e2e suite"><testcase name="{spec}" time="1"></testcase><testcase name="{spec}" time="1"><failure type="Failure">x</failure></testcase></testsuite>"#
     );
-    let path = write(dir.path(), "junit_02.xml", doc);
+    let other = tempfile::tempdir().unwrap();
+    let path = write(other.path(), "junit_01.xml", doc);
     assert_eq!(verdict(&["--standard", "scs-0201-v1"], &path).code, 1);
 }
 
@@ -571,4 +572,50 @@ fn directory_walks_neither_follow_symlinks_nor_open_fifos() {
         assert_eq!(run.code, 2, "{}", run.text);
         assert!(run.text.contains("is a FIFO"), "{}", run.text);
     }
+}
+
+#[test]
+fn one_junit_file_of_a_parallel_run_is_refused_on_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = ginkgo_v1_parallel(dir.path());
+    let first = root.join("plugins/e2e/results/global/junit_01.xml");
+    let run = verdict(&["--standard", "scs-0201-v1"], &first);
+    assert_eq!(run.code, 2, "{}", run.text);
+    assert!(
+        run.text.contains("junit_02.xml") && run.text.contains("pass the directory"),
+        "{}",
+        run.text
+    );
+    assert!(run.json.is_none());
+}
+
+#[test]
+fn a_ginkgo_dry_run_is_not_a_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let xml = netpol().replacen(
+        r#"<property name="DryRun" value="false">"#,
+        r#"<property name="DryRun" value="true">"#,
+        1,
+    );
+    assert!(
+        xml.contains(r#""DryRun" value="true""#),
+        "fixture has a DryRun property"
+    );
+    let path = write(dir.path(), "dry.xml", xml);
+    let run = verdict(&["--standard", "scs-0219-v1", "--cni", "cilium"], &path);
+    assert_eq!(run.code, 3, "{}", run.text);
+    assert!(run.text.contains("DryRun=true"), "{}", run.text);
+}
+
+#[test]
+fn an_archive_cut_after_an_entry_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = tarball(&[(JUNIT_PATH, netpol().as_bytes())], false);
+    // Without the two zero blocks that end every tar archive.
+    let entry_end = whole.len() - whole.iter().rev().take_while(|b| **b == 0).count();
+    let cut = &whole[..entry_end.div_ceil(512) * 512];
+    let path = write(dir.path(), "cut.tar.gz", gzip(cut));
+    let run = verdict(&["--standard", "scs-0219-v1"], &path);
+    assert_eq!(run.code, 2, "{}", run.text);
+    assert!(run.text.contains("end-of-archive marker"), "{}", run.text);
 }

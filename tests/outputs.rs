@@ -389,3 +389,48 @@ fn a_live_run_on_broken_input_after_a_pass_leaves_an_abort_record_not_the_old_pa
         "{record}"
     );
 }
+
+#[test]
+fn a_report_is_dated_by_the_oldest_part_of_its_evidence() {
+    // A fresh JUnit timestamp in an archive whose Sonobuoy run log is from 2021: the old run
+    // log dates it, so the report is refused as old rather than passed off as new.
+    let input = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("tar")
+        .arg("xzf")
+        .arg(fixture(NETPOL_TARBALL))
+        .arg("-C")
+        .arg(input.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let junit = input.path().join("plugins/e2e/results/global/junit_01.xml");
+    let today = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%S")
+        .to_string();
+    let xml = std::fs::read_to_string(&junit)
+        .unwrap()
+        .replace("2025-07-31T00:27:49", &today);
+    std::fs::write(&junit, xml).unwrap();
+    std::fs::write(
+        input.path().join("meta/run.log"),
+        "{\"level\":\"info\",\"msg\":\"Starting server Expected Results\",\"time\":\"2021-08-18T10:00:00Z\"}\n",
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let r = verdict(
+        out.path(),
+        &[
+            "--results",
+            input.path().to_str().unwrap(),
+            "--subject",
+            "example-1.33",
+        ],
+    );
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("produced at 2021-08-18 10:00:00 UTC"),
+        "{}",
+        r.stderr
+    );
+    assert!(read(out.path(), "report.yaml").is_none());
+}

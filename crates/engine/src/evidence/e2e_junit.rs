@@ -126,16 +126,28 @@ pub struct ReadLimits {
 
 impl Default for ReadLimits {
     fn default() -> Self {
-        // A full v1.33 report is 2.3 MB with 6,735 testcases: 100x headroom and more.
+        // A full v1.33 report is 2.3 MB with 6,735 testcases, the largest suite (1.36) has
+        // 7,579 specs: 100x headroom in bytes, 13x in testcases (Ginkgo v1 lists every flake
+        // attempt, so a report can have a few times as many testcases as specs).
         ReadLimits {
             max_bytes: 256 << 20,
-            max_testcases: 1_000_000,
+            max_testcases: 100_000,
         }
     }
 }
 
 /// Longest failure text kept per testcase; e2e failure bodies can carry whole timelines.
 const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// Failure text kept for the whole document: once spent, each further message keeps only its
+/// first [`MAX_MESSAGE_BYTES_OVER_BUDGET`] bytes, so memory and outputs stay bounded even when
+/// every one of [`ReadLimits::max_testcases`] testcases failed with a long text.
+const MESSAGE_BUDGET_BYTES: usize = 32 << 20;
+const MAX_MESSAGE_BYTES_OVER_BUDGET: usize = 1024;
+/// Appended where a failure text was cut.
+const CUT_MARK: &str = "\n[… cut: see the e2e report for the whole text]";
+/// Longest accepted spec name. The e2e suite's longest is under 500 bytes; a name is an identity
+/// and cannot be cut, so a longer one is refused rather than copied into every output.
+pub const MAX_NAME_BYTES: usize = 16 * 1024;
 /// Longest accepted testcase duration (a bit over 11 days); more is not a real measurement, and
 /// summing such values would overflow a `Duration`.
 pub const MAX_TEST_SECONDS: f64 = 1e6;
@@ -156,6 +168,10 @@ pub enum JunitError {
     TooLarge { max: u64 },
     #[error("more than {max} testcases: refused (see docs/reliability.md)")]
     TooManyTestcases { max: usize },
+    #[error(
+        "line {line}: a testcase name of {len} bytes, more than {max}: refused (see docs/reliability.md)"
+    )]
+    NameTooLong { line: u64, len: usize, max: usize },
     /// The bytes could not be read (e.g. a corrupt gzip stream).
     #[error("cannot read: {message}")]
     Read { message: String },
@@ -223,6 +239,13 @@ pub fn read<R: Read>(input: R, limits: ReadLimits) -> Result<Parsed, JunitError>
                                 line: line(),
                                 message,
                             })?;
+                        if tc.name.len() > MAX_NAME_BYTES {
+                            return Err(JunitError::NameTooLong {
+                                line: line(),
+                                len: tc.name.len(),
+                                max: MAX_NAME_BYTES,
+                            });
+                        }
                         st.saw_v2_marker |= tc.status.is_some();
                         if is_empty {
                             st.push_test(tc);
@@ -359,6 +382,8 @@ struct State {
     current: Option<Pending>,
     /// Text of the `<failure>`/`<error>` element being read, if any.
     capture: Option<String>,
+    /// Failure text kept so far (against [`MESSAGE_BUDGET_BYTES`]).
+    message_bytes: usize,
 }
 
 impl State {
@@ -392,7 +417,14 @@ impl State {
         if tc.name.trim_start().starts_with("[It] ") {
             self.saw_v2_marker = true;
         }
-        self.tests.push(tc.finish());
+        let mut test = tc.finish();
+        if let TestResult::Failed { message, .. } = &mut test.result {
+            if self.message_bytes >= MESSAGE_BUDGET_BYTES {
+                cut(message, MAX_MESSAGE_BYTES_OVER_BUDGET);
+            }
+            self.message_bytes = self.message_bytes.saturating_add(message.len());
+        }
+        self.tests.push(test);
     }
 
     fn end_suite(&mut self) {
@@ -517,6 +549,8 @@ struct SuiteTotals {
     disabled: Option<u64>,
     suite_succeeded: Option<bool>,
     special_failure_reason: String,
+    /// Ginkgo v2's `DryRun` property: the specs were only listed, none ran.
+    dry_run: bool,
     counted: RawSuiteCounts,
     suite_failures: u64,
     saw_status: bool,
@@ -572,6 +606,7 @@ impl SuiteTotals {
                 self.suite_succeeded = Some(v.trim().eq_ignore_ascii_case("true"))
             }
             (Some("SpecialSuiteFailureReason"), Some(v)) => self.special_failure_reason = v,
+            (Some("DryRun"), Some(v)) => self.dry_run = v.trim().eq_ignore_ascii_case("true"),
             _ => {}
         }
     }
@@ -647,6 +682,11 @@ impl SuiteTotals {
                     "{who} declares failures=\"{f}\" but {failed_specs} specs failed"
                 ));
             }
+        }
+        if self.dry_run {
+            out.push(format!(
+                "{who} says DryRun=true: Ginkgo only listed its specs, none of them ran"
+            ));
         }
         if self.suite_succeeded == Some(false) && failed_specs == 0 && self.suite_failures == 0 {
             let reason = match self.special_failure_reason.trim() {
@@ -766,7 +806,11 @@ impl Pending {
                 })
         };
         match element {
-            b"skipped" => self.skipped = Some(attr(b"message").unwrap_or_default()),
+            b"skipped" => {
+                let mut message = String::new();
+                push_capped(&mut message, &attr(b"message").unwrap_or_default());
+                self.skipped = Some(message);
+            }
             b"failure" | b"error" => {
                 let ty = attr(b"type").unwrap_or_default();
                 self.failure_kind = Some(match (element, ty.as_str()) {
@@ -902,18 +946,34 @@ fn classify_skip(status: Option<&str>, message: &str) -> Skip {
     }
 }
 
-/// Appends up to [`MAX_MESSAGE_BYTES`] in total, cut at a character boundary.
+/// Appends up to [`MAX_MESSAGE_BYTES`] in total, cut at a character boundary and marked once.
 fn push_capped(out: &mut String, text: &str) {
+    if out.ends_with(CUT_MARK) {
+        return;
+    }
     let room = MAX_MESSAGE_BYTES.saturating_sub(out.len());
     if text.len() <= room {
         out.push_str(text);
         return;
     }
-    let mut end = room;
+    out.push_str(&text[..floor_char_boundary(text, room)]);
+    out.push_str(CUT_MARK);
+}
+
+/// Cuts `text` to at most `max` bytes (at a character boundary), marking the cut.
+fn cut(text: &mut String, max: usize) {
+    if text.len() > max {
+        text.truncate(floor_char_boundary(text, max));
+        text.push_str(CUT_MARK);
+    }
+}
+
+fn floor_char_boundary(text: &str, at: usize) -> usize {
+    let mut end = at.min(text.len());
     while end > 0 && !text.is_char_boundary(end) {
         end -= 1;
     }
-    out.push_str(&text[..end]);
+    end
 }
 
 fn trailing_ws(s: &str) -> usize {
@@ -1271,5 +1331,42 @@ mod tests {
                 message: "[FAILED] boom\nIn [It] at: x.go:1".into()
             }
         );
+    }
+
+    #[test]
+    fn a_ginkgo_dry_run_is_a_discrepancy_not_a_pass() {
+        let xml = r#"<testsuites><testsuite name="e2e" tests="1"><properties><property name="DryRun" value="true"></property></properties><testcase name="[It] a" status="passed" time="0"></testcase></testsuite></testsuites>"#;
+        let d = parse(xml.as_bytes()).unwrap().discrepancies;
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].contains("DryRun=true"), "{d:?}");
+    }
+
+    #[test]
+    fn a_name_longer_than_any_spec_name_is_refused_with_its_line() {
+        let long = "x".repeat(MAX_NAME_BYTES + 1);
+        let xml = format!("<testsuite>\n<testcase name=\"{long}\"/></testsuite>");
+        let err = parse(xml.as_bytes()).unwrap_err();
+        assert!(
+            matches!(err, JunitError::NameTooLong { line: 2, .. }),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn long_failure_texts_are_cut_and_say_so() {
+        let body = "y".repeat(MAX_MESSAGE_BYTES * 2);
+        let xml = format!(
+            r#"<testsuite><testcase name="[It] a" status="failed"><failure message="m" type="failed">{body}</failure></testcase><testcase name="[It] b" status="skipped"><skipped message="{body}"/></testcase></testsuite>"#
+        );
+        let report = parse(xml.as_bytes()).unwrap();
+        let TestResult::Failed { message, .. } = &report.tests[0].result else {
+            panic!("{:?}", report.tests[0].result);
+        };
+        assert!(message.len() < MAX_MESSAGE_BYTES + 200, "{}", message.len());
+        assert!(message.ends_with(CUT_MARK));
+        assert_eq!(message.matches(CUT_MARK).count(), 1);
+        let mut text = "ä".repeat(10);
+        cut(&mut text, 3);
+        assert_eq!(text, format!("ä{CUT_MARK}"));
     }
 }

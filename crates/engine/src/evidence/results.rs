@@ -135,6 +135,16 @@ pub enum ResultsError {
     NoJunit { path: PathBuf },
     #[error("{path}: {source}")]
     Junit { path: PathBuf, source: JunitError },
+    #[error(
+        "{path}: one file of an e2e run whose other files are next to it ({}); pass the directory {} so that every file of the run is read and checked",
+        .others.join(", "),
+        .dir.display()
+    )]
+    PartOfRun {
+        path: PathBuf,
+        dir: PathBuf,
+        others: Vec<String>,
+    },
     #[error("{path}: more than {max} JUnit files")]
     TooManyJunitFiles { path: PathBuf, max: usize },
     #[error(
@@ -207,6 +217,7 @@ pub fn load(
             Ok(results)
         }
         Sniffed::Junit { gzip } => {
+            refuse_part_of_run(path)?;
             refuse_oversized(path, meta.len(), gzip, limits)?;
             let file = fs::File::open(path).map_err(io_err(path))?;
             let parsed = read_junit(file, gzip, limits).map_err(|source| ResultsError::Junit {
@@ -280,6 +291,42 @@ fn sniff(path: &Path) -> Result<Sniffed, ResultsError> {
     })
 }
 
+/// A JUnit file that Ginkgo wrote next to other files of the same run (`junit_02.xml` of a
+/// parallel Ginkgo v1 run, `e2e.log` with the run's own summary) is refused on its own: judged
+/// alone, a failure in a sibling or a summary that disagrees would go unseen.
+fn refuse_part_of_run(path: &Path) -> Result<(), ResultsError> {
+    let is_run_file = |name: &str| {
+        name == "e2e.log"
+            || name
+                .strip_prefix("junit_")
+                .and_then(|n| n.strip_suffix(".xml"))
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let own = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    // An unreadable directory hides no sibling we could read either.
+    let Ok(entries) = list_dir(dir) else {
+        return Ok(());
+    };
+    let mut others: Vec<String> = entries
+        .iter()
+        .filter_map(|(p, _)| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .filter(|n| Some(n) != own.as_ref() && is_run_file(n))
+        .collect();
+    if others.is_empty() || !own.as_deref().is_some_and(is_run_file) {
+        return Ok(());
+    }
+    others.sort();
+    Err(ResultsError::PartOfRun {
+        path: path.to_path_buf(),
+        dir: dir.to_path_buf(),
+        others,
+    })
+}
+
 /// An uncompressed JUnit over the limit is refused by its size, before any of it is read.
 fn refuse_oversized(
     path: &Path,
@@ -331,7 +378,10 @@ fn extract_stream(
     } else {
         Box::new(file)
     };
-    let mut tar = tar::Archive::new(stream);
+    let mut tar = tar::Archive::new(EndOfStream {
+        inner: stream,
+        reached: false,
+    });
     let (mut entries, mut total) = (0u64, 0u64);
     // Each file's entry number, to catch an entry path that occurs twice. A second copy is
     // compared with the first one on disk (rather than hashing every entry: duplicates are rare,
@@ -443,7 +493,33 @@ fn extract_stream(
             why: "archive is empty".into(),
         });
     }
+    // Every tar writer ends an archive with zero blocks; a stream that simply stops after an
+    // entry was cut short at an entry boundary, and the entries that followed are missing.
+    if tar.into_inner().reached {
+        return Err(ResultsError::Archive {
+            archive: archive.to_path_buf(),
+            why: format!(
+                "archive ends after entry #{entries} without tar's end-of-archive marker: it was cut short, later entries may be missing"
+            ),
+        });
+    }
     Ok(())
+}
+
+/// A reader that remembers whether its stream ran out (a read returned no bytes).
+struct EndOfStream<R> {
+    inner: R,
+    reached: bool,
+}
+
+impl<R: Read> Read for EndOfStream<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            self.reached = true;
+        }
+        Ok(n)
+    }
 }
 
 /// Largest entry kept in memory for [`Prefetch`], and the most kept in all.

@@ -134,7 +134,9 @@ pub struct EvidenceAge {
 impl EvidenceTime {
     /// Reads when `results` were produced: the `timestamp` of the JUnit report's first
     /// `<testsuite>` (Ginkgo v2; written in the e2e pod's time zone, UTC in the conformance
-    /// image), else the first entry of a Sonobuoy archive's `meta/run.log`.
+    /// image) and the first entry of a Sonobuoy archive's `meta/run.log` (when the aggregator
+    /// started). When both are there, the older one counts: evidence is never dated fresher than
+    /// any of its parts, so an old archive with an edited JUnit timestamp stays old.
     pub fn of(results: &Results) -> Self {
         let root = match results.kind {
             ResultsKind::Tarball => results.extracted_to.clone(),
@@ -148,10 +150,12 @@ impl EvidenceTime {
                 Some(r.join(first))
             }),
         };
-        let produced = junit
-            .as_deref()
-            .and_then(junit_timestamp)
-            .or_else(|| root.as_deref().and_then(sonobuoy_run_log_time));
+        let junit_time = junit.as_deref().and_then(junit_timestamp);
+        let run_log_time = root.as_deref().and_then(sonobuoy_run_log_time);
+        let produced = match (junit_time, run_log_time) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         EvidenceTime { produced }
     }
 
