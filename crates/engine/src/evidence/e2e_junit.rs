@@ -141,8 +141,8 @@ const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// Failure text kept for the whole document: once spent, each further message keeps only its
 /// first [`MAX_MESSAGE_BYTES_OVER_BUDGET`] bytes, so memory and outputs stay bounded even when
 /// every one of [`ReadLimits::max_testcases`] testcases failed with a long text.
-const MESSAGE_BUDGET_BYTES: usize = 32 << 20;
-const MAX_MESSAGE_BYTES_OVER_BUDGET: usize = 1024;
+const MESSAGE_BUDGET_BYTES: usize = 16 << 20;
+const MAX_MESSAGE_BYTES_OVER_BUDGET: usize = 256;
 /// Appended where a failure text was cut.
 const CUT_MARK: &str = "\n[… cut: see the e2e report for the whole text]";
 /// Longest accepted spec name. The e2e suite's longest is under 500 bytes; a name is an identity
