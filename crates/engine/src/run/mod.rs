@@ -42,7 +42,7 @@ use crate::verdict::certify::{
     self, Certification, ClusterFacts, PassOutcome, PassRecord, ResultsInfo, RunRecord,
 };
 use crate::verdict::rerun::{MergeInput, Rerun, RunInfo, TestcasePlan};
-use crate::verdict::{Evidence, NativeOutcome};
+use crate::verdict::{Evidence, NativeOutcome, SpecList};
 
 pub use error::{NamespaceError, RunError, Stop, error_chain, join};
 pub use plan::{Pass, Passes, merge_reports, plan_exact, plan_passes};
@@ -155,6 +155,14 @@ pub enum InventoryChoice {
 #[derive(Debug, Clone)]
 pub enum RunEvent {
     Cluster(ClusterInfo),
+    /// The run plans with the spec list of the cluster's own conformance image (no built-in
+    /// inventory, or `--inventory cluster`); the verdict checks completeness against it too.
+    SpecsListed {
+        /// The conformance image that listed them.
+        image: String,
+        specs: usize,
+        kubernetes_version: String,
+    },
     PassStarted {
         testcase: String,
         pass: usize,
@@ -423,11 +431,12 @@ async fn run(
             ctx: &ctx,
             started_at,
             record: &record,
+            specs: SpecList::from_option(inventory.as_ref()),
         };
         let cert = merged.certify(request, &new, native_results, facts, results_info);
         return (cert, record);
     }
-    let cert = certify::certify(
+    let cert = certify::certify_against(
         catalog,
         target,
         |tc| match (
@@ -444,6 +453,7 @@ async fn run(
         &ctx,
         facts,
         results_info,
+        SpecList::from_option(inventory.as_ref()),
     );
     (cert, record)
 }
@@ -454,6 +464,8 @@ struct RerunMerge<'a> {
     ctx: &'a ClusterContext,
     started_at: Timestamp,
     record: &'a RunRecord,
+    /// The inventory the run planned from, for the completeness check.
+    specs: SpecList<'a>,
 }
 
 impl RerunMerge<'_> {
@@ -487,6 +499,7 @@ impl RerunMerge<'_> {
                 waivers: request.waivers,
                 ctx: self.ctx,
                 not_run: &not_run,
+                specs: self.specs,
             },
             new,
             native_results,
@@ -513,6 +526,7 @@ fn aborted(
             ctx,
             started_at: Timestamp::now(),
             record: &record,
+            specs: SpecList::BuiltIn,
         };
         let why = why.to_string();
         let cert = merged.certify(
@@ -594,12 +608,11 @@ async fn inventory_for(
     }
     match listed? {
         Ok(inv) => {
-            on_event(RunEvent::Warning(format!(
-                "planned with the {} specs listed by {} (Kubernetes {})",
-                inv.specs.len(),
-                inv.source,
-                info.server_version
-            )));
+            on_event(RunEvent::SpecsListed {
+                image: conformance_image.to_string(),
+                specs: inv.specs.len(),
+                kubernetes_version: info.server_version.clone(),
+            });
             Ok(Some(inv))
         }
         Err(e) => {

@@ -11,7 +11,7 @@ use crate::evidence::cni::{self, Cni};
 use crate::evidence::e2e_junit::GinkgoFormat;
 use crate::evidence::results::{Results, ResultsKind};
 use crate::verdict::{
-    self, Evidence, ModuleVerdict, NOT_A_CERTIFICATION, Narrowed, TargetInfo, Verdict,
+    self, Evidence, ModuleVerdict, NOT_A_CERTIFICATION, Narrowed, SpecList, TargetInfo, Verdict,
 };
 use crate::version::{self, VersionError};
 
@@ -175,6 +175,28 @@ pub fn certify_results(
     given: GivenFacts,
     today: Date,
 ) -> Result<Certification, VersionError> {
+    certify_results_against(
+        catalog,
+        target,
+        waivers,
+        results,
+        given,
+        today,
+        SpecList::BuiltIn,
+    )
+}
+
+/// [`certify_results`] with completeness checked against `specs` (an inventory of the suite that
+/// ran, as `run --inventory FILE` plans from) instead of the built-in inventory of the minor.
+pub fn certify_results_against(
+    catalog: &Catalog,
+    target: &Target<'_>,
+    waivers: &[Waiver],
+    results: &Results,
+    given: GivenFacts,
+    today: Date,
+    specs: SpecList<'_>,
+) -> Result<Certification, VersionError> {
     let kubernetes_version = given
         .kubernetes_version
         .or_else(|| results.kubernetes_version.clone());
@@ -197,7 +219,7 @@ pub fn certify_results(
         nodes: Vec::new(),
         id: None,
     };
-    Ok(certify(
+    Ok(certify_against(
         catalog,
         target,
         |tc| match (&tc.check, &results.e2e) {
@@ -209,10 +231,12 @@ pub fn certify_results(
         &ctx,
         facts,
         Some(ResultsInfo::from(results)),
+        specs,
     ))
 }
 
-/// Evaluates a target. `evidence` gives the e2e evidence for each e2e test case.
+/// Evaluates a target. `evidence` gives the e2e evidence for each e2e test case; completeness is
+/// checked against the built-in inventory of the cluster's minor ([`certify_against`]).
 pub fn certify<'a>(
     catalog: &'a Catalog,
     target: &Target<'a>,
@@ -221,6 +245,30 @@ pub fn certify<'a>(
     ctx: &ClusterContext,
     facts: ClusterFacts,
     results: Option<ResultsInfo>,
+) -> Certification {
+    certify_against(
+        catalog,
+        target,
+        evidence,
+        waivers,
+        ctx,
+        facts,
+        results,
+        SpecList::BuiltIn,
+    )
+}
+
+/// [`certify`] with completeness checked against `specs`: the inventory the run planned from.
+#[allow(clippy::too_many_arguments)]
+pub fn certify_against<'a>(
+    catalog: &'a Catalog,
+    target: &Target<'a>,
+    evidence: impl Fn(&Testcase) -> Evidence<'a>,
+    waivers: &[Waiver],
+    ctx: &ClusterContext,
+    facts: ClusterFacts,
+    results: Option<ResultsInfo>,
+    specs: SpecList<'_>,
 ) -> Certification {
     let modules = catalog.modules_of(target);
     let narrowed = modules
@@ -238,7 +286,7 @@ pub fn certify<'a>(
     let testcases = modules
         .iter()
         .flat_map(|(_, tcs)| tcs.iter())
-        .map(|tc| verdict::evaluate_testcase(tc, evidence(tc), waivers, ctx))
+        .map(|tc| verdict::evaluate_testcase_against(tc, evidence(tc), waivers, ctx, specs))
         .collect();
     let modules = verdict::rollup_modules(&modules, testcases);
     Certification {
