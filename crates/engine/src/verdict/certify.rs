@@ -10,6 +10,7 @@ use crate::definitions::waiver::{ClusterContext, Waiver};
 use crate::evidence::cni::{self, Cni};
 use crate::evidence::e2e_junit::GinkgoFormat;
 use crate::evidence::results::{Results, ResultsKind};
+use crate::evidence::sonobuoy::follow::{FollowAbort, human};
 use crate::verdict::{
     self, Evidence, ModuleVerdict, NOT_A_CERTIFICATION, Narrowed, SpecList, TargetInfo, Verdict,
 };
@@ -71,7 +72,72 @@ pub struct RunRecord {
     pub seconds_complete_to_outputs: Option<f64>,
     /// Set when the run was interrupted or could not start.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub aborted: Option<String>,
+    pub aborted: Option<AbortReason>,
+}
+
+impl RunRecord {
+    /// The record of a run in `namespace` that has not started a Sonobuoy run yet.
+    pub fn new(namespace: &str) -> Self {
+        RunRecord {
+            namespace: namespace.to_string(),
+            sonobuoy_version: crate::evidence::sonobuoy::SONOBUOY_VERSION,
+            passes: Vec::new(),
+            seconds_to_aggregator_created: None,
+            seconds_complete_to_outputs: None,
+            aborted: None,
+        }
+    }
+}
+
+/// Why a run stopped before its end: the caller's interrupt, or `--timeout`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    Interrupted,
+    TimedOut(std::time::Duration),
+}
+
+impl std::fmt::Display for Stop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Stop::Interrupted => f.write_str("interrupted"),
+            Stop::TimedOut(limit) => write!(f, "timed out after {}", human(*limit)),
+        }
+    }
+}
+
+/// Why a live run, or one Sonobuoy run of it, ended without evidence. Its text is what
+/// verdict.json records (`run.aborted`, `run.passes[].outcome`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AbortReason {
+    /// The caller's interrupt, or `--timeout`.
+    Stopped(Stop),
+    /// Stopped before the API server answered.
+    StoppedConnecting { stop: Stop, server: String },
+    /// The aggregator's run ended without results.
+    Follow(FollowAbort),
+    /// Any other failure (the cluster, launching, retrieval, the results), with its message.
+    Failed(String),
+}
+
+impl std::fmt::Display for AbortReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AbortReason::Stopped(stop) => stop.fmt(f),
+            AbortReason::StoppedConnecting {
+                stop: stop @ Stop::TimedOut(_),
+                server,
+            } => write!(f, "{stop} waiting for the Kubernetes API server {server}"),
+            AbortReason::StoppedConnecting { stop, .. } => stop.fmt(f),
+            AbortReason::Follow(why) => why.fmt(f),
+            AbortReason::Failed(why) => f.write_str(why),
+        }
+    }
+}
+
+impl Serialize for AbortReason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// One Sonobuoy run, as recorded in verdict.json (`run.passes`).
@@ -99,14 +165,14 @@ pub enum PassOutcome {
     /// The run finished and its results were retrieved and read.
     Complete,
     /// The run was stopped or failed, for this reason.
-    Aborted(String),
+    Aborted(AbortReason),
 }
 
 impl std::fmt::Display for PassOutcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             PassOutcome::Complete => f.write_str("complete"),
-            PassOutcome::Aborted(why) => f.write_str(why),
+            PassOutcome::Aborted(why) => why.fmt(f),
         }
     }
 }
