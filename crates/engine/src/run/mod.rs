@@ -209,7 +209,7 @@ pub struct LiveRequest<'a> {
 pub type Interrupt<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 
 /// Receives the run's events.
-type OnEvent<'e> = dyn FnMut(RunEvent) + Send + 'e;
+pub type OnEvent<'e> = dyn FnMut(RunEvent) + Send + 'e;
 
 /// Resolves, and stays resolved, once the run must stop.
 type StopSignal<'a> = Shared<BoxFuture<'a, Stop>>;
