@@ -28,7 +28,11 @@ pub struct KubeArgs {
 impl KubeArgs {
     /// A client with timeouts on every request, and the API server's address.
     pub async fn connect(&self) -> Result<(kube::Client, String), ConnectError> {
-        cluster::connect(self.kubeconfig.as_deref(), self.context.as_deref()).await
+        let kubeconfigs = cluster::Kubeconfigs::from_env_list(
+            self.kubeconfig.as_deref(),
+            std::env::var_os("KUBECONFIG").as_deref(),
+        );
+        cluster::connect(&kubeconfigs, self.context.as_deref()).await
     }
 }
 

@@ -83,6 +83,16 @@ impl EventRenderer {
     pub fn event(&mut self, e: RunEvent) {
         match e {
             RunEvent::Cluster(info) => self.line(Level::Info, format!("cluster: {info}")),
+            RunEvent::SpecsListed {
+                image,
+                specs,
+                kubernetes_version,
+            } => self.line(
+                Level::Info,
+                format!(
+                    "planned with the {specs} specs listed by `e2e.test --list-tests` of {image} (Kubernetes {kubernetes_version})"
+                ),
+            ),
             RunEvent::PassStarted {
                 testcase,
                 pass,
@@ -242,9 +252,11 @@ mod tests {
                 cni: Cni::from_flag("cilium@1.17.6").unwrap(),
                 id: None,
             }),
-            RunEvent::Warning(
-                "planned with the 6 specs listed by test (Kubernetes v1.33.3)".into(),
-            ),
+            RunEvent::SpecsListed {
+                image: "registry.k8s.io/conformance:v1.33.3".into(),
+                specs: 6,
+                kubernetes_version: "v1.33.3".into(),
+            },
             RunEvent::PassStarted {
                 testcase: "kaas-networking-check".into(),
                 pass: 1,
@@ -310,7 +322,7 @@ mod tests {
         let skip = format!("{}…", "x".repeat(117));
         let expected = format!(
             "cluster: Kubernetes v1.33.3, 0 nodes (0 control plane), CNI cilium 1.17.6 (from --cni)
-warning: planned with the 6 specs listed by test (Kubernetes v1.33.3)
+planned with the 6 specs listed by `e2e.test --list-tests` of registry.k8s.io/conformance:v1.33.3 (Kubernetes v1.33.3)
 kaas-networking-check: Sonobuoy run 1/1 in namespace sonobuoy (E2E_FOCUS='NetworkPolicy' E2E_SKIP='{skip}' E2E_PARALLEL=true)
 aggregator pod created (1234 ms)
 sonobuoy running: passed 0, failed 0, remaining 10

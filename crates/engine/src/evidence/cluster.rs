@@ -99,19 +99,47 @@ pub enum ConnectError {
     Client(#[source] kube::Error),
 }
 
-/// Builds a client for a kubeconfig (default: `$KUBECONFIG`, `~/.kube/config`, or in-cluster, as
-/// kube finds it) and context, with timeouts on every request (no request to a silent API server
-/// hangs), and returns it with the API server's address.
+/// Which kubeconfig a client is built from. The engine reads no environment: a front end that
+/// honours `$KUBECONFIG` passes its list ([`Kubeconfigs::from_env_list`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Kubeconfigs {
+    /// This file (`--kubeconfig`).
+    File(PathBuf),
+    /// These files, merged as kubectl merges a `KUBECONFIG` list.
+    List(Vec<PathBuf>),
+    /// kube's defaults: `~/.kube/config`, else in-cluster.
+    #[default]
+    Default,
+}
+
+impl Kubeconfigs {
+    /// `--kubeconfig FILE` if given, else the value of `KUBECONFIG` (a path list, as
+    /// `std::env::split_paths` splits it) if set, else kube's defaults.
+    pub fn from_env_list(file: Option<&Path>, kubeconfig_env: Option<&std::ffi::OsStr>) -> Self {
+        match (file, kubeconfig_env) {
+            (Some(path), _) => Kubeconfigs::File(path.to_path_buf()),
+            (None, Some(list)) => Kubeconfigs::List(std::env::split_paths(list).collect()),
+            (None, None) => Kubeconfigs::Default,
+        }
+    }
+}
+
+/// Builds a client for a kubeconfig and context, with timeouts on every request (no request to
+/// a silent API server hangs), and returns it with the API server's address.
 pub async fn connect(
-    kubeconfig: Option<&Path>,
+    kubeconfig: &Kubeconfigs,
     context: Option<&str>,
 ) -> Result<(Client, String), ConnectError> {
     let options = KubeConfigOptions {
         context: context.map(str::to_string),
         ..Default::default()
     };
-    let mut config = match kubeconfig {
-        Some(path) => {
+    let merged = match kubeconfig {
+        Kubeconfigs::File(_) | Kubeconfigs::Default => None,
+        Kubeconfigs::List(paths) => merge_kubeconfigs(paths)?,
+    };
+    let mut config = match (kubeconfig, merged) {
+        (Kubeconfigs::File(path), _) => {
             let kc = Kubeconfig::read_from(path).map_err(|source| ConnectError::Read {
                 path: path.to_path_buf(),
                 source,
@@ -123,19 +151,13 @@ pub async fn connect(
                     source,
                 })?
         }
-        None => match std::env::var_os("KUBECONFIG")
-            .map(|list| merge_kubeconfigs(&std::env::split_paths(&list).collect::<Vec<_>>()))
-            .transpose()?
-            .flatten()
-        {
-            Some(merged) => kube::Config::from_custom_kubeconfig(merged, &options)
-                .await
-                .map_err(ConnectError::Context)?,
-            None if context.is_some() => kube::Config::from_kubeconfig(&options)
-                .await
-                .map_err(ConnectError::Context)?,
-            None => kube::Config::infer().await.map_err(ConnectError::Infer)?,
-        },
+        (_, Some(merged)) => kube::Config::from_custom_kubeconfig(merged, &options)
+            .await
+            .map_err(ConnectError::Context)?,
+        (_, None) if context.is_some() => kube::Config::from_kubeconfig(&options)
+            .await
+            .map_err(ConnectError::Context)?,
+        (_, None) => kube::Config::infer().await.map_err(ConnectError::Infer)?,
     };
     config.connect_timeout = Some(CONNECT_TIMEOUT);
     config.read_timeout = Some(READ_TIMEOUT);
@@ -354,6 +376,21 @@ mod tests {
             "{err}"
         );
         assert!(merge_kubeconfigs(&[PathBuf::new()]).unwrap().is_none());
+    }
+
+    #[test]
+    fn the_flag_wins_over_the_callers_kubeconfig_list() {
+        use std::ffi::OsStr;
+        let file = Path::new("/k/flag.yaml");
+        assert_eq!(
+            Kubeconfigs::from_env_list(Some(file), Some(OsStr::new("/k/a:/k/b"))),
+            Kubeconfigs::File(file.to_path_buf())
+        );
+        assert_eq!(
+            Kubeconfigs::from_env_list(None, Some(OsStr::new("/k/a:/k/b"))),
+            Kubeconfigs::List(vec![PathBuf::from("/k/a"), PathBuf::from("/k/b")])
+        );
+        assert_eq!(Kubeconfigs::from_env_list(None, None), Kubeconfigs::Default);
     }
 
     #[test]

@@ -157,7 +157,7 @@ impl SpecLister {
             return Err(ListError::TooFew { count: specs.len() });
         }
         Ok(Inventory {
-            source: format!("`e2e.test --list-tests` of {}", self.image),
+            source: format!("spec list of {}", self.image),
             specs,
         })
     }

@@ -267,11 +267,11 @@ fn cluster(h: &mut String, cert: &Certification) {
             html_line(w)
         );
     }
-    if let Some(why) = cert.run.as_ref().and_then(|r| r.aborted.as_deref()) {
+    if let Some(why) = cert.run.as_ref().and_then(|r| r.aborted.as_ref()) {
         let _ = writeln!(
             h,
             "<p class=\"warn\"><strong>The run was aborted:</strong> {}</p>",
-            html_line(why)
+            html_line(&why.to_string())
         );
     }
     if let Some(run) = cert.run.as_ref().filter(|r| !r.passes.is_empty()) {

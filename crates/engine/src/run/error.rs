@@ -6,25 +6,10 @@ use std::time::Duration;
 
 use crate::evidence::cluster::ClusterError;
 use crate::evidence::results::{PluginError, ResultsError};
-use crate::evidence::sonobuoy::follow::human;
+use crate::evidence::sonobuoy::follow::{FollowAbort, human};
 use crate::evidence::sonobuoy::launch::LaunchError;
 use crate::evidence::sonobuoy::retrieve::RetrieveError;
-
-/// Why a run stopped before its end: the caller's interrupt, or `--timeout`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stop {
-    Interrupted,
-    TimedOut(Duration),
-}
-
-impl std::fmt::Display for Stop {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Stop::Interrupted => f.write_str("interrupted"),
-            Stop::TimedOut(limit) => write!(f, "timed out after {}", human(*limit)),
-        }
-    }
-}
+use crate::verdict::certify::{AbortReason, Stop};
 
 /// Why a run, or one Sonobuoy run of it, could not produce evidence.
 #[derive(Debug, thiserror::Error)]
@@ -50,7 +35,7 @@ pub enum RunError {
     Namespace(#[from] NamespaceError),
     /// The aggregator's run ended without results (`follow`'s reason).
     #[error("{0}")]
-    Follow(String),
+    Follow(FollowAbort),
     #[error("{}: {source}", .dir.display())]
     ResultsDir {
         dir: PathBuf,
@@ -74,13 +59,29 @@ pub enum RunError {
     NothingPlanned,
     /// Not started: an earlier step stopped the run, for this reason.
     #[error("{0}")]
-    Blocked(String),
+    Blocked(AbortReason),
 }
 
-fn stopped_connecting(stop: Stop, server: &str) -> String {
-    match stop {
-        Stop::Interrupted => stop.to_string(),
-        Stop::TimedOut(_) => format!("{stop} waiting for the Kubernetes API server {server}"),
+impl RunError {
+    /// The reason verdict.json records for this error.
+    pub fn reason(&self) -> AbortReason {
+        match self {
+            RunError::Stopped(stop) => AbortReason::Stopped(*stop),
+            RunError::StoppedConnecting { stop, server } => AbortReason::StoppedConnecting {
+                stop: *stop,
+                server: server.clone(),
+            },
+            RunError::Follow(why) => AbortReason::Follow(why.clone()),
+            RunError::Blocked(why) => why.clone(),
+            other => AbortReason::Failed(other.to_string()),
+        }
+    }
+}
+
+fn stopped_connecting(stop: Stop, server: &str) -> AbortReason {
+    AbortReason::StoppedConnecting {
+        stop,
+        server: server.to_string(),
     }
 }
 
@@ -89,11 +90,11 @@ fn stopped_connecting(stop: Stop, server: &str) -> String {
 pub enum NamespaceError {
     #[error("namespace {namespace} still exists after {}", human(*.limit))]
     StillExists { namespace: String, limit: Duration },
-    #[error("cannot read namespace {namespace}: {source}")]
+    #[error("cannot read namespace {namespace}: {}", error_chain(.source))]
     Read {
         namespace: String,
         #[source]
-        source: kube::Error,
+        source: kube::runtime::wait::Error,
     },
 }
 

@@ -2,16 +2,23 @@
 //! when a parallel selection holds `[Serial]` specs), native checks, evaluation. Cleans up after
 //! itself on every path, including interruption and timeout. See docs/run.md.
 //!
-//! The pipeline, one function per step: `start` (reachability, rights, facts), planning
-//! ([`plan::plan_passes`], with the spec inventory from `inventory_for`), and per Sonobuoy run
-//! `one_pass` (launch, follow, retrieve, read), then [`certify::certify`] evaluates. Every
-//! step's failure is a [`RunError`], which ends in ABORT verdicts with its message as the reason.
-//! [`certify_live`] is the one entry point; front ends render its [`RunEvent`]s.
+//! The pipeline ([`certify_live`], the one entry point), one function per step:
+//!
+//! 1. `facts`: reachability, rights, the cluster's facts;
+//! 2. `plan`: the spec inventory (built-in, given, or listed by the cluster's own conformance
+//!    image), from which [`plan::plan_passes`] plans each test case's Sonobuoy runs;
+//! 3. `Execution::execute`: per test case, native checks, or per planned Sonobuoy run
+//!    `launch_run`, `follow_run`, `retrieve_results`, then cleanup;
+//! 4. `evaluate`: the verdicts, with completeness checked against the planning inventory.
+//!
+//! Every step's failure is a [`RunError`]; its [`AbortReason`] is what verdict.json records
+//! (`run.aborted`, `run.passes[].outcome`) and the reason of the ABORT verdicts. Front ends
+//! render the run's [`RunEvent`]s.
 
 mod error;
 pub mod plan;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
@@ -24,6 +31,7 @@ use jiff::civil::Date;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::Client;
 use kube::api::Api;
+use kube::runtime::wait::await_condition;
 
 use crate::definitions::catalog::{Catalog, Check, E2eCheck, Target, Testcase};
 use crate::definitions::inventory::Inventory;
@@ -42,9 +50,10 @@ use crate::verdict::certify::{
     self, Certification, ClusterFacts, PassOutcome, PassRecord, ResultsInfo, RunRecord,
 };
 use crate::verdict::rerun::{MergeInput, Rerun, RunInfo, TestcasePlan};
-use crate::verdict::{Evidence, NativeOutcome};
+use crate::verdict::{Evidence, NativeOutcome, Reason, SpecList};
 
-pub use error::{NamespaceError, RunError, Stop, error_chain, join};
+pub use crate::verdict::certify::{AbortReason, Stop};
+pub use error::{NamespaceError, RunError, error_chain, join};
 pub use plan::{Pass, Passes, merge_reports, plan_exact, plan_passes};
 
 /// How long the conformance image may take to list its specs (pulling it included).
@@ -155,6 +164,14 @@ pub enum InventoryChoice {
 #[derive(Debug, Clone)]
 pub enum RunEvent {
     Cluster(ClusterInfo),
+    /// The run plans with the spec list of the cluster's own conformance image (no built-in
+    /// inventory, or `--inventory cluster`); the verdict checks completeness against it too.
+    SpecsListed {
+        /// The conformance image that listed them.
+        image: String,
+        specs: usize,
+        kubernetes_version: String,
+    },
     PassStarted {
         testcase: String,
         pass: usize,
@@ -192,7 +209,7 @@ pub struct LiveRequest<'a> {
 pub type Interrupt<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 
 /// Receives the run's events.
-type OnEvent<'e> = dyn FnMut(RunEvent) + Send + 'e;
+pub type OnEvent<'e> = dyn FnMut(RunEvent) + Send + 'e;
 
 /// Resolves, and stays resolved, once the run must stop.
 type StopSignal<'a> = Shared<BoxFuture<'a, Stop>>;
@@ -225,228 +242,317 @@ pub async fn certify_live(
     cert
 }
 
+/// The pipeline: facts, plan, execute (launch, follow and retrieve per test case), evaluate.
+/// Each step's failure is a [`RunError`]; one that leaves nothing to evaluate ends in
+/// [`aborted`].
 async fn run(
     client: &Client,
     request: &LiveRequest<'_>,
     on_event: &mut OnEvent<'_>,
     interrupt: Interrupt<'_>,
 ) -> (Certification, RunRecord) {
-    let LiveRequest {
-        catalog,
-        target,
-        waivers,
-        options: opts,
-        rerun,
-    } = *request;
+    let opts = request.options;
     let started = Instant::now();
     let started_at = Timestamp::now();
-    let deadline = tokio::time::Instant::now() + opts.timeout;
-    let limit = opts.timeout;
-    let stop: StopSignal<'_> = async move {
-        tokio::select! {
-            _ = interrupt => Stop::Interrupted,
-            _ = tokio::time::sleep_until(deadline) => Stop::TimedOut(limit),
-        }
-    }
-    .boxed()
-    .shared();
-    let mut record = RunRecord {
-        namespace: opts.namespace.clone(),
-        sonobuoy_version: crate::evidence::sonobuoy::SONOBUOY_VERSION,
-        passes: Vec::new(),
-        seconds_to_aggregator_created: None,
-        seconds_complete_to_outputs: None,
-        aborted: None,
-    };
-    let all_testcases: Vec<&Testcase> = catalog
-        .modules_of(target)
-        .iter()
-        .flat_map(|(_, t)| t.iter().copied())
-        .collect();
-    // A rerun runs only the test cases its plan does not keep.
-    let testcases: Vec<&Testcase> = all_testcases
-        .iter()
-        .copied()
-        .filter(|t| rerun.is_none_or(|r| *r.plan_of(&t.id) != TestcasePlan::Keep))
-        .collect();
+    let stop = stop_signal(interrupt, opts.timeout);
+    let mut record = RunRecord::new(&opts.namespace);
+    let testcases = testcases_to_run(request);
     let needs_e2e = testcases.iter().any(|t| matches!(t.check, Check::E2e(_)));
 
-    let info = tokio::select! {
-        info = start(client, opts, needs_e2e) => info,
-        s = stop.clone() => Err(RunError::StoppedConnecting { stop: s, server: opts.api_server.clone() }),
-    };
-    let info = match info {
+    let info = match facts(client, opts, needs_e2e, &stop).await {
         Ok(info) => info,
-        Err(why) => {
-            let facts = ClusterFacts {
-                kubernetes_version: None,
-                cni: opts.cni.clone().unwrap_or_else(Cni::unknown),
-                nodes: Vec::new(),
-                id: None,
-            };
-            let ctx = ClusterContext {
-                cni: facts.cni.clone(),
-                kubernetes: None,
-                today: opts.today,
-            };
-            return aborted(request, why, &ctx, facts, record);
-        }
+        Err(why) => return aborted(request, why, &Facts::unknown(opts), record),
     };
     on_event(RunEvent::Cluster(info.clone()));
-    let ctx = ClusterContext {
-        cni: info.cni.clone(),
-        kubernetes: waiver::parse_version(&info.server_version),
-        today: opts.today,
-    };
-    let facts = ClusterFacts {
-        kubernetes_version: Some(info.server_version.clone()),
-        cni: info.cni.clone(),
-        nodes: info.nodes.clone(),
-        id: info.id.clone(),
-    };
+    let facts = Facts::of(&info, opts);
     let conformance_image = opts.images.conformance.clone().unwrap_or_else(|| {
         RunSpec::default_conformance_image(&info.server_version, opts.images.registry.as_deref())
     });
     let inventory = if needs_e2e {
-        match inventory_for(client, opts, &info, &conformance_image, &stop, on_event).await {
+        match plan(client, opts, &info, &conformance_image, &stop, on_event).await {
             Ok(inventory) => inventory,
-            Err(why) => return aborted(request, why, &ctx, facts, record),
+            Err(why) => return aborted(request, why, &facts, record),
         }
     } else {
         None
     };
-
-    let mut e2e_results: HashMap<String, Result<(E2eReport, ResultsInfo), RunError>> =
-        HashMap::new();
-    let mut native_results: HashMap<String, NativeOutcome> = HashMap::new();
-    let mut nothing_launched: std::collections::HashSet<String> = Default::default();
-    // Set when no further Sonobuoy run may start: the reason every remaining one is not run.
-    let mut blocked: Option<RunError> = None;
-    if needs_e2e {
-        blocked = tokio::select! {
-            r = make_room(client, opts) => r.err(),
-            s = stop.clone() => Some(RunError::Stopped(s)),
-        };
-    }
-
-    // `--keep` keeps the last Sonobuoy run: earlier ones would block the next in the namespace.
-    let last_e2e = testcases
-        .iter()
-        .rposition(|t| matches!(t.check, Check::E2e(_)));
-    for (tc_index, tc) in testcases.iter().enumerate() {
-        match &tc.check {
-            Check::Native(check) => {
-                let outcome = tokio::select! {
-                    o = native::run_check(*check, client, &opts.release_data, opts.today) => o,
-                    s = stop.clone() => {
-                        blocked = Some(RunError::Stopped(s));
-                        break;
-                    }
-                };
-                on_event(RunEvent::Native {
-                    testcase: tc.id.clone(),
-                    outcome: outcome.clone(),
-                });
-                native_results.insert(tc.id.clone(), outcome);
-            }
-            Check::E2e(e2e) => {
-                if let Some(why) = &blocked {
-                    e2e_results.insert(tc.id.clone(), Err(RunError::Blocked(why.to_string())));
-                    continue;
-                }
-                let active = if opts.run_waived {
-                    Vec::new()
-                } else {
-                    waiver::active_for(waivers, tc, &ctx)
-                };
-                let passes = match rerun.map(|r| r.plan_of(&tc.id)) {
-                    Some(TestcasePlan::Specs(specs)) => plan_exact(e2e, specs, &active),
-                    _ => plan_passes(e2e, &active, inventory.as_ref()),
-                };
-                if passes.passes.is_empty() {
-                    // A rerun whose specs are all waived now: nothing to launch.
-                    on_event(RunEvent::Warning(format!(
-                        "{}: every spec to run again is waived now; nothing launched",
-                        tc.id
-                    )));
-                    nothing_launched.insert(tc.id.clone());
-                    continue;
-                }
-                if let Some(note) = &passes.note {
-                    on_event(RunEvent::Warning(note.clone()));
-                }
-                let this = TestcaseRun {
-                    testcase: tc,
-                    e2e,
-                    conformance_image: &conformance_image,
-                    server_version: &info.server_version,
-                    is_last_e2e: Some(tc_index) == last_e2e,
-                };
-                let (entry, stopped) = run_passes(
-                    client,
-                    opts,
-                    &this,
-                    passes,
-                    &stop,
-                    started,
-                    &mut record,
-                    on_event,
-                )
-                .await;
-                if let Some(s) = stopped {
-                    blocked = Some(RunError::Stopped(s));
-                }
-                e2e_results.insert(tc.id.clone(), entry);
-            }
-        }
-    }
-    if let Some(why) = &blocked {
-        record.aborted = Some(why.to_string());
-    }
-    let not_run = blocked
-        .as_ref()
-        .map_or_else(|| "not run".to_string(), ToString::to_string);
-    let results_info = e2e_results
-        .values()
-        .find_map(|r| r.as_ref().ok().map(|(_, i)| i.clone()));
-    if let Some(rerun) = rerun {
-        let empty = E2eReport::default();
-        let new = |tc: &Testcase| match e2e_results.get(&tc.id) {
-            Some(Ok((report, _))) => Some(Ok(report)),
-            Some(Err(why)) => Some(Err(why.to_string())),
-            None if nothing_launched.contains(&tc.id) => Some(Ok(&empty)),
-            None if blocked.is_some() => Some(Err(not_run.clone())),
-            None => None,
-        };
-        let merged = RerunMerge {
-            rerun,
-            ctx: &ctx,
-            started_at,
-            record: &record,
-        };
-        let cert = merged.certify(request, &new, native_results, facts, results_info);
-        return (cert, record);
-    }
-    let cert = certify::certify(
-        catalog,
-        target,
-        |tc| match (
-            &tc.check,
-            e2e_results.get(&tc.id),
-            native_results.get(&tc.id),
-        ) {
-            (Check::E2e(_), Some(Ok((report, _))), _) => Evidence::Report(report),
-            (Check::E2e(_), Some(Err(why)), _) => Evidence::Broken(why),
-            (Check::Native(_), _, Some(outcome)) => Evidence::Native(outcome),
-            _ => Evidence::Broken(&not_run),
-        },
-        waivers,
-        &ctx,
-        facts,
-        results_info,
+    let execution = Execution {
+        client,
+        request,
+        facts: &facts,
+        inventory: inventory.as_ref(),
+        conformance_image: &conformance_image,
+        server_version: &info.server_version,
+        stop: &stop,
+        started,
+    };
+    let collected = execution
+        .execute(&testcases, needs_e2e, &mut record, on_event)
+        .await;
+    let cert = evaluate(
+        request,
+        &facts,
+        inventory.as_ref(),
+        collected,
+        (started_at, &mut record),
     );
     (cert, record)
 }
+
+/// Resolves, and stays resolved, once `interrupt` fires or `timeout` has passed.
+fn stop_signal(interrupt: Interrupt<'_>, timeout: Duration) -> StopSignal<'_> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    async move {
+        tokio::select! {
+            _ = interrupt => Stop::Interrupted,
+            _ = tokio::time::sleep_until(deadline) => Stop::TimedOut(timeout),
+        }
+    }
+    .boxed()
+    .shared()
+}
+
+/// The test cases of the target, in order; for a rerun only those its plan does not keep.
+fn testcases_to_run<'a>(request: &LiveRequest<'a>) -> Vec<&'a Testcase> {
+    request
+        .catalog
+        .modules_of(request.target)
+        .iter()
+        .flat_map(|(_, t)| t.iter().copied())
+        .filter(|t| {
+            request
+                .rerun
+                .is_none_or(|r| *r.plan_of(&t.id) != TestcasePlan::Keep)
+        })
+        .collect()
+}
+
+/// The cluster as the verdict sees it: what waivers depend on, and the facts it records.
+struct Facts {
+    ctx: ClusterContext,
+    facts: ClusterFacts,
+}
+
+impl Facts {
+    fn of(info: &ClusterInfo, opts: &RunOptions) -> Self {
+        Facts {
+            ctx: ClusterContext {
+                cni: info.cni.clone(),
+                kubernetes: waiver::parse_version(&info.server_version),
+                today: opts.today,
+            },
+            facts: ClusterFacts {
+                kubernetes_version: Some(info.server_version.clone()),
+                cni: info.cni.clone(),
+                nodes: info.nodes.clone(),
+                id: info.id.clone(),
+            },
+        }
+    }
+
+    /// A cluster that could not be read: only what the options say.
+    fn unknown(opts: &RunOptions) -> Self {
+        let cni = opts.cni.clone().unwrap_or_else(Cni::unknown);
+        Facts {
+            ctx: ClusterContext {
+                cni: cni.clone(),
+                kubernetes: None,
+                today: opts.today,
+            },
+            facts: ClusterFacts {
+                kubernetes_version: None,
+                cni,
+                nodes: Vec::new(),
+                id: None,
+            },
+        }
+    }
+}
+
+/// What the run produced, per test case id.
+#[derive(Default)]
+struct Collected {
+    e2e: HashMap<String, Result<(E2eReport, ResultsInfo), RunError>>,
+    native: HashMap<String, NativeOutcome>,
+    /// Rerun test cases whose specs are all waived now: nothing was launched, nothing is new.
+    nothing_launched: HashSet<String>,
+    /// Set when no further Sonobuoy run could start: why every remaining one did not run.
+    blocked: Option<AbortReason>,
+}
+
+/// What every step of the execution shares.
+struct Execution<'r, 'a, 's> {
+    client: &'r Client,
+    request: &'r LiveRequest<'a>,
+    facts: &'r Facts,
+    inventory: Option<&'r Inventory>,
+    conformance_image: &'r str,
+    server_version: &'r str,
+    stop: &'r StopSignal<'s>,
+    /// When the command started (for `seconds_to_aggregator_created`).
+    started: Instant,
+}
+
+impl Execution<'_, '_, '_> {
+    /// Runs every test case in order: native checks, and for e2e ones their planned Sonobuoy
+    /// runs (launch, follow, retrieve). After a stop or a failure to make room, the remaining
+    /// e2e test cases are not run, for that reason.
+    async fn execute(
+        &self,
+        testcases: &[&Testcase],
+        needs_e2e: bool,
+        record: &mut RunRecord,
+        on_event: &mut OnEvent<'_>,
+    ) -> Collected {
+        let opts = self.request.options;
+        let mut out = Collected::default();
+        if needs_e2e {
+            out.blocked = tokio::select! {
+                r = make_room(self.client, opts) => r.err().map(|e| e.reason()),
+                s = self.stop.clone() => Some(AbortReason::Stopped(s)),
+            };
+        }
+        // `--keep` keeps the last Sonobuoy run: earlier ones would block the next in the
+        // namespace.
+        let last_e2e = testcases
+            .iter()
+            .rposition(|t| matches!(t.check, Check::E2e(_)));
+        for (i, tc) in testcases.iter().enumerate() {
+            match &tc.check {
+                Check::Native(check) => {
+                    let outcome = tokio::select! {
+                        o = native::run_check(*check, self.client, &opts.release_data, opts.today) => o,
+                        s = self.stop.clone() => {
+                            out.blocked = Some(AbortReason::Stopped(s));
+                            break;
+                        }
+                    };
+                    on_event(RunEvent::Native {
+                        testcase: tc.id.clone(),
+                        outcome: outcome.clone(),
+                    });
+                    out.native.insert(tc.id.clone(), outcome);
+                }
+                Check::E2e(e2e) => {
+                    if let Some(why) = &out.blocked {
+                        out.e2e
+                            .insert(tc.id.clone(), Err(RunError::Blocked(why.clone())));
+                        continue;
+                    }
+                    let Some(passes) = self.plan_testcase(tc, e2e, on_event) else {
+                        out.nothing_launched.insert(tc.id.clone());
+                        continue;
+                    };
+                    let this = TestcaseRun {
+                        testcase: tc,
+                        e2e,
+                        is_last_e2e: Some(i) == last_e2e,
+                    };
+                    let (entry, stopped) = self.run_passes(&this, passes, record, on_event).await;
+                    if let Some(s) = stopped {
+                        out.blocked = Some(AbortReason::Stopped(s));
+                    }
+                    out.e2e.insert(tc.id.clone(), entry);
+                }
+            }
+        }
+        out
+    }
+
+    /// The Sonobuoy runs of one e2e test case, or `None` when there is nothing to launch (a
+    /// rerun whose specs are all waived now).
+    fn plan_testcase(
+        &self,
+        tc: &Testcase,
+        e2e: &E2eCheck,
+        on_event: &mut OnEvent<'_>,
+    ) -> Option<Passes> {
+        let opts = self.request.options;
+        let active = if opts.run_waived {
+            Vec::new()
+        } else {
+            waiver::active_for(self.request.waivers, tc, &self.facts.ctx)
+        };
+        let passes = match self.request.rerun.map(|r| r.plan_of(&tc.id)) {
+            Some(TestcasePlan::Specs(specs)) => plan_exact(e2e, specs, &active),
+            _ => plan_passes(e2e, &active, self.inventory),
+        };
+        if passes.passes.is_empty() {
+            on_event(RunEvent::Warning(format!(
+                "{}: every spec to run again is waived now; nothing launched",
+                tc.id
+            )));
+            return None;
+        }
+        if let Some(note) = &passes.note {
+            on_event(RunEvent::Warning(note.clone()));
+        }
+        Some(passes)
+    }
+}
+
+/// Evaluates what the run collected: the verdict of every test case of the target (for a
+/// rerun, merged with the earlier verdict), with completeness checked against `inventory`
+/// (the one the run planned from; without one, the built-in inventory of the minor).
+fn evaluate(
+    request: &LiveRequest<'_>,
+    facts: &Facts,
+    inventory: Option<&Inventory>,
+    collected: Collected,
+    (started_at, record): (Timestamp, &mut RunRecord),
+) -> Certification {
+    let Collected {
+        e2e,
+        native,
+        nothing_launched,
+        blocked,
+    } = collected;
+    record.aborted = blocked.clone();
+    let results_info = e2e
+        .values()
+        .find_map(|r| r.as_ref().ok().map(|(_, i)| i.clone()));
+    let specs = SpecList::from_option(inventory);
+    if let Some(rerun) = request.rerun {
+        let empty = E2eReport::default();
+        let not_run = blocked.as_ref().map(ToString::to_string);
+        let new = |tc: &Testcase| match e2e.get(&tc.id) {
+            Some(Ok((report, _))) => Some(Ok(report)),
+            Some(Err(why)) => Some(Err(why.to_string())),
+            None if nothing_launched.contains(&tc.id) => Some(Ok(&empty)),
+            None => not_run.clone().map(Err),
+        };
+        let merged = RerunMerge {
+            rerun,
+            ctx: &facts.ctx,
+            started_at,
+            record,
+            specs,
+        };
+        return merged.certify(request, &new, native, facts.facts.clone(), results_info);
+    }
+    let not_run: &dyn Reason = match &blocked {
+        Some(why) => why,
+        None => &NOT_RUN,
+    };
+    certify::certify_against(
+        request.catalog,
+        request.target,
+        |tc| match (&tc.check, e2e.get(&tc.id), native.get(&tc.id)) {
+            (Check::E2e(_), Some(Ok((report, _))), _) => Evidence::Report(report),
+            (Check::E2e(_), Some(Err(why)), _) => Evidence::Broken(why),
+            (Check::Native(_), _, Some(outcome)) => Evidence::Native(outcome),
+            _ => Evidence::Broken(not_run),
+        },
+        request.waivers,
+        &facts.ctx,
+        facts.facts.clone(),
+        results_info,
+        specs,
+    )
+}
+
+/// Why a test case has no evidence when nothing stopped the run.
+const NOT_RUN: &str = "not run";
 
 /// The merged verdict of a rerun (`rerun-failed`).
 struct RerunMerge<'a> {
@@ -454,6 +560,8 @@ struct RerunMerge<'a> {
     ctx: &'a ClusterContext,
     started_at: Timestamp,
     record: &'a RunRecord,
+    /// The inventory the run planned from, for the completeness check.
+    specs: SpecList<'a>,
 }
 
 impl RerunMerge<'_> {
@@ -478,8 +586,8 @@ impl RerunMerge<'_> {
         let not_run = self
             .record
             .aborted
-            .clone()
-            .unwrap_or_else(|| "not run".into());
+            .as_ref()
+            .map_or_else(|| NOT_RUN.to_string(), ToString::to_string);
         self.rerun.certify(
             &MergeInput {
                 catalog: request.catalog,
@@ -487,6 +595,7 @@ impl RerunMerge<'_> {
                 waivers: request.waivers,
                 ctx: self.ctx,
                 not_run: &not_run,
+                specs: self.specs,
             },
             new,
             native_results,
@@ -502,24 +611,24 @@ impl RerunMerge<'_> {
 fn aborted(
     request: &LiveRequest<'_>,
     why: RunError,
-    ctx: &ClusterContext,
-    facts: ClusterFacts,
+    facts: &Facts,
     mut record: RunRecord,
 ) -> (Certification, RunRecord) {
-    record.aborted = Some(why.to_string());
+    record.aborted = Some(why.reason());
     if let Some(rerun) = request.rerun {
         let merged = RerunMerge {
             rerun,
-            ctx,
+            ctx: &facts.ctx,
             started_at: Timestamp::now(),
             record: &record,
+            specs: SpecList::BuiltIn,
         };
         let why = why.to_string();
         let cert = merged.certify(
             request,
             &|_| Some(Err(why.clone())),
             HashMap::new(),
-            facts,
+            facts.facts.clone(),
             None,
         );
         return (cert, record);
@@ -529,37 +638,44 @@ fn aborted(
         request.target,
         |_| Evidence::Broken(&why),
         request.waivers,
-        ctx,
-        facts,
+        &facts.ctx,
+        facts.facts.clone(),
         None,
     );
     (cert, record)
 }
 
 /// Reachability, then rights (when e2e runs will be launched), then facts: each failure is an
-/// ABORT with its own reason.
-async fn start(
+/// ABORT with its own reason. `stop` ends it, connecting included.
+async fn facts(
     client: &Client,
     opts: &RunOptions,
     needs_e2e: bool,
+    stop: &StopSignal<'_>,
 ) -> Result<ClusterInfo, RunError> {
-    client
-        .apiserver_version()
-        .await
-        .map_err(|source| RunError::Unreachable {
-            server: opts.api_server.clone(),
-            source,
-        })?;
-    if needs_e2e {
-        launch::check_permissions(client, &opts.namespace).await?;
+    let facts = async {
+        client
+            .apiserver_version()
+            .await
+            .map_err(|source| RunError::Unreachable {
+                server: opts.api_server.clone(),
+                source,
+            })?;
+        if needs_e2e {
+            launch::check_permissions(client, &opts.namespace).await?;
+        }
+        Ok(cluster::discover(client, opts.cni.clone()).await?)
+    };
+    tokio::select! {
+        info = facts => info,
+        s = stop.clone() => Err(RunError::StoppedConnecting { stop: s, server: opts.api_server.clone() }),
     }
-    Ok(cluster::discover(client, opts.cni.clone()).await?)
 }
 
-/// The inventory that plans the passes. Without a usable one, the cluster's own conformance
-/// image lists its specs (exact names beat guessing by label); only when that fails does
-/// planning fall back to the Ginkgo label (`None`).
-async fn inventory_for(
+/// Plans: the inventory that plans the passes. Without a usable one, the cluster's own
+/// conformance image lists its specs (exact names beat guessing by label); only when that fails
+/// does planning fall back to the Ginkgo label (`None`, with a warning that says so).
+async fn plan(
     client: &Client,
     opts: &RunOptions,
     info: &ClusterInfo,
@@ -567,16 +683,16 @@ async fn inventory_for(
     stop: &StopSignal<'_>,
     on_event: &mut OnEvent<'_>,
 ) -> Result<Option<Inventory>, RunError> {
-    let ask_cluster = match &opts.inventory {
+    match &opts.inventory {
         InventoryChoice::Given(inv) => return Ok(Some(inv.clone())),
         InventoryChoice::None => return Ok(None),
-        InventoryChoice::FromCluster => true,
-        InventoryChoice::Auto => match Inventory::builtin(&info.server_version) {
-            Ok(inv) => return Ok(Some(inv)),
-            Err(_) => true,
-        },
-    };
-    debug_assert!(ask_cluster);
+        InventoryChoice::FromCluster => {}
+        InventoryChoice::Auto => {
+            if let Ok(inv) = Inventory::builtin(&info.server_version) {
+                return Ok(Some(inv));
+            }
+        }
+    }
     let lister = SpecLister::new(client.clone(), conformance_image);
     let listed = tokio::select! {
         l = lister.list(SPEC_LISTING_TIMEOUT) => Ok(l),
@@ -594,12 +710,11 @@ async fn inventory_for(
     }
     match listed? {
         Ok(inv) => {
-            on_event(RunEvent::Warning(format!(
-                "planned with the {} specs listed by {} (Kubernetes {})",
-                inv.specs.len(),
-                inv.source,
-                info.server_version
-            )));
+            on_event(RunEvent::SpecsListed {
+                image: conformance_image.to_string(),
+                specs: inv.specs.len(),
+                kubernetes_version: info.server_version.clone(),
+            });
             Ok(Some(inv))
         }
         Err(e) => {
@@ -616,45 +731,113 @@ async fn inventory_for(
 struct TestcaseRun<'a> {
     testcase: &'a Testcase,
     e2e: &'a E2eCheck,
-    conformance_image: &'a str,
-    server_version: &'a str,
     /// No Sonobuoy run follows this test case's (for `--keep`).
     is_last_e2e: bool,
 }
 
-/// Runs the planned passes of one test case, cleaning up after each; returns the merged report
-/// or why there is none, and the stop if the run was stopped.
-#[allow(clippy::too_many_arguments)]
-async fn run_passes(
-    client: &Client,
-    opts: &RunOptions,
-    this: &TestcaseRun<'_>,
-    passes: Passes,
-    stop: &StopSignal<'_>,
-    started: Instant,
-    record: &mut RunRecord,
-    on_event: &mut OnEvent<'_>,
-) -> (Result<(E2eReport, ResultsInfo), RunError>, Option<Stop>) {
-    let tc = this.testcase;
-    let mut reports = Vec::new();
-    let mut infos = Vec::new();
-    let count = passes.passes.len();
-    for (i, pass) in passes.passes.into_iter().enumerate() {
-        let spec = RunSpec {
+/// A report and where it came from, or why there is none.
+type E2eEvidence = Result<(E2eReport, ResultsInfo), RunError>;
+
+impl Execution<'_, '_, '_> {
+    /// Runs the planned passes of one test case, cleaning up after each; returns the merged
+    /// report or why there is none, and the stop if the run was stopped.
+    async fn run_passes(
+        &self,
+        this: &TestcaseRun<'_>,
+        passes: Passes,
+        record: &mut RunRecord,
+        on_event: &mut OnEvent<'_>,
+    ) -> (E2eEvidence, Option<Stop>) {
+        let opts = self.request.options;
+        let tc = this.testcase;
+        let mut reports = Vec::new();
+        let mut infos = Vec::new();
+        let count = passes.passes.len();
+        for (i, pass) in passes.passes.into_iter().enumerate() {
+            let spec = self.run_spec(this.e2e, pass);
+            on_event(RunEvent::PassStarted {
+                testcase: tc.id.clone(),
+                pass: i + 1,
+                passes: count,
+                spec: Box::new(spec.clone()),
+            });
+            let dir = opts.out.join("sonobuoy").join(if count == 1 {
+                tc.id.clone()
+            } else {
+                format!("{}-{}", tc.id, i + 1)
+            });
+            let pass_started = (Timestamp::now(), Instant::now());
+            // `Err`: stopped (interrupt or --timeout).
+            let result = tokio::select! {
+                r = self.one_pass(&spec, &dir, record, on_event) => Ok(r),
+                s = self.stop.clone() => Err(s),
+            };
+            // Clean up on every path (also after an interrupt), unless asked to keep it and no
+            // further run needs the namespace.
+            let failed = matches!(result, Ok(Err(_)));
+            let no_run_follows =
+                result.is_err() || (this.is_last_e2e && (i + 1 == count || failed));
+            if !(opts.keep && no_run_follows) {
+                clean(self.client, &opts.namespace, on_event).await;
+            }
+            let outcome = match &result {
+                Err(s) => PassOutcome::Aborted(AbortReason::Stopped(*s)),
+                Ok(Ok(_)) => PassOutcome::Complete,
+                Ok(Err(why)) => PassOutcome::Aborted(why.reason()),
+            };
+            record.passes.push(PassRecord {
+                testcase: tc.id.clone(),
+                namespace: spec.namespace.clone(),
+                uuid: spec.uuid.clone(),
+                focus: spec.focus.clone(),
+                skip: spec.skip.clone(),
+                parallel: spec.parallel,
+                ginkgo_args: spec.ginkgo_args.clone(),
+                conformance_image: spec.conformance_image.clone(),
+                started_at: pass_started.0,
+                seconds: pass_started.1.elapsed().as_secs_f64(),
+                outcome: outcome.clone(),
+                tarball: match &result {
+                    Ok(Ok((_, r))) => Some(r.source.display().to_string()),
+                    _ => None,
+                },
+            });
+            on_event(RunEvent::PassEnded {
+                testcase: tc.id.clone(),
+                outcome,
+            });
+            match result {
+                Ok(Ok((report, res))) => {
+                    infos.push(ResultsInfo::from(res.as_ref()));
+                    reports.push(report);
+                }
+                Ok(Err(why)) => return (Err(why), None),
+                Err(s) => return (Err(RunError::Stopped(s)), Some(s)),
+            }
+        }
+        match infos.into_iter().next() {
+            Some(info) => (Ok((merge_reports(reports), info)), None),
+            None => (Err(RunError::NothingPlanned), None),
+        }
+    }
+
+    /// The Sonobuoy run of one pass.
+    fn run_spec(&self, e2e: &E2eCheck, pass: Pass) -> RunSpec {
+        let opts = self.request.options;
+        RunSpec {
             namespace: opts.namespace.clone(),
             uuid: uuid::Uuid::new_v4().to_string(),
             focus: pass.focus,
             skip: pass.skip,
             parallel: pass.parallel,
-            ginkgo_args: this
-                .e2e
+            ginkgo_args: e2e
                 .ginkgo_args
                 .iter()
                 .chain(&pass.ginkgo_args)
                 .cloned()
                 .collect(),
-            conformance_image: this.conformance_image.to_string(),
-            kubernetes_version: manifest::conformance_tag(this.server_version),
+            conformance_image: self.conformance_image.to_string(),
+            kubernetes_version: manifest::conformance_tag(self.server_version),
             aggregator_image: opts.images.aggregator.clone().unwrap_or_else(|| {
                 RunSpec::default_aggregator_image(opts.images.registry.as_deref())
             }),
@@ -662,69 +845,32 @@ async fn run_passes(
             image_pull_secret: opts.images.pull_secret.as_ref().map(|s| s.name.clone()),
             pod_security: opts.images.pod_security,
             timeout_seconds: opts.timeout.as_secs(),
-        };
-        on_event(RunEvent::PassStarted {
-            testcase: tc.id.clone(),
-            pass: i + 1,
-            passes: count,
-            spec: Box::new(spec.clone()),
-        });
-        let dir = opts.out.join("sonobuoy").join(if count == 1 {
-            tc.id.clone()
-        } else {
-            format!("{}-{}", tc.id, i + 1)
-        });
-        let pass_started = (Timestamp::now(), Instant::now());
-        // `Err`: stopped (interrupt or --timeout).
-        let result = tokio::select! {
-            r = one_pass(client, &spec, opts, &dir, started, record, on_event) => Ok(r),
-            s = stop.clone() => Err(s),
-        };
-        // Clean up on every path (also after an interrupt), unless asked to keep it and no
-        // further run needs the namespace.
-        let failed = matches!(result, Ok(Err(_)));
-        let no_run_follows = result.is_err() || (this.is_last_e2e && (i + 1 == count || failed));
-        if !(opts.keep && no_run_follows) {
-            clean(client, &opts.namespace, on_event).await;
-        }
-        let outcome = match &result {
-            Err(s) => PassOutcome::Aborted(s.to_string()),
-            Ok(Ok(_)) => PassOutcome::Complete,
-            Ok(Err(why)) => PassOutcome::Aborted(why.to_string()),
-        };
-        record.passes.push(PassRecord {
-            testcase: tc.id.clone(),
-            namespace: spec.namespace.clone(),
-            uuid: spec.uuid.clone(),
-            focus: spec.focus.clone(),
-            skip: spec.skip.clone(),
-            parallel: spec.parallel,
-            ginkgo_args: spec.ginkgo_args.clone(),
-            conformance_image: spec.conformance_image.clone(),
-            started_at: pass_started.0,
-            seconds: pass_started.1.elapsed().as_secs_f64(),
-            outcome: outcome.clone(),
-            tarball: match &result {
-                Ok(Ok((_, r))) => Some(r.source.display().to_string()),
-                _ => None,
-            },
-        });
-        on_event(RunEvent::PassEnded {
-            testcase: tc.id.clone(),
-            outcome,
-        });
-        match result {
-            Ok(Ok((report, res))) => {
-                infos.push(ResultsInfo::from(res.as_ref()));
-                reports.push(report);
-            }
-            Ok(Err(why)) => return (Err(why), None),
-            Err(s) => return (Err(RunError::Stopped(s)), Some(s)),
         }
     }
-    match infos.into_iter().next() {
-        Some(info) => (Ok((merge_reports(reports), info)), None),
-        None => (Err(RunError::NothingPlanned), None),
+
+    /// One Sonobuoy run: launch, follow, retrieve, read.
+    async fn one_pass(
+        &self,
+        spec: &RunSpec,
+        dir: &Path,
+        record: &mut RunRecord,
+        on_event: &mut OnEvent<'_>,
+    ) -> Result<(E2eReport, Box<results::Results>), RunError> {
+        let opts = self.request.options;
+        let t0 = Instant::now();
+        launch_run(self.client, spec, opts).await?;
+        if record.seconds_to_aggregator_created.is_none() {
+            record.seconds_to_aggregator_created = Some(self.started.elapsed().as_secs_f64());
+        }
+        on_event(RunEvent::AggregatorCreated {
+            after: t0.elapsed(),
+        });
+        let status = follow_run(self.client, spec, opts, on_event).await?;
+        let results = retrieve_results(self.client, spec, &status, dir, on_event).await?;
+        match &results.e2e {
+            Ok(report) => Ok((report.clone(), results)),
+            Err(why) => Err(why.clone().into()),
+        }
     }
 }
 
@@ -746,18 +892,10 @@ async fn make_room(client: &Client, opts: &RunOptions) -> Result<(), RunError> {
     Ok(())
 }
 
-/// Launch, follow, retrieve and load one Sonobuoy run.
-async fn one_pass(
-    client: &Client,
-    spec: &RunSpec,
-    opts: &RunOptions,
-    dir: &Path,
-    command_started: Instant,
-    record: &mut RunRecord,
-    on_event: &mut OnEvent<'_>,
-) -> Result<(E2eReport, Box<results::Results>), RunError> {
+/// Launches one Sonobuoy run: waits for the namespace of an earlier one to go, then creates the
+/// run's objects (with a copy of the pull secret right after the namespace).
+async fn launch_run(client: &Client, spec: &RunSpec, opts: &RunOptions) -> Result<(), RunError> {
     wait_namespace_gone(client, &spec.namespace, NAMESPACE_GONE_LIMIT).await?;
-    let t0 = Instant::now();
     let mut objects = manifest::objects(spec);
     if let Some(PullSecret {
         from_namespace: Some(from),
@@ -771,12 +909,16 @@ async fn one_pass(
         );
     }
     launch::create(client, &objects).await?;
-    if record.seconds_to_aggregator_created.is_none() {
-        record.seconds_to_aggregator_created = Some(command_started.elapsed().as_secs_f64());
-    }
-    on_event(RunEvent::AggregatorCreated {
-        after: t0.elapsed(),
-    });
+    Ok(())
+}
+
+/// Follows one Sonobuoy run until its aggregator reports `complete`.
+async fn follow_run(
+    client: &Client,
+    spec: &RunSpec,
+    opts: &RunOptions,
+    on_event: &mut OnEvent<'_>,
+) -> Result<Status, RunError> {
     let follow_opts = FollowOptions {
         timeout: opts.timeout,
         stall_timeout: opts.stall_timeout,
@@ -786,17 +928,27 @@ async fn one_pass(
         follow::Update::Warning(w) => on_event(RunEvent::Warning(w.to_string())),
     })
     .await;
-    let status = match end {
-        FollowEnd::Complete(s) => s,
-        FollowEnd::Aborted { reason, .. } => return Err(RunError::Follow(reason)),
-    };
+    match end {
+        FollowEnd::Complete(status) => Ok(status),
+        FollowEnd::Aborted { reason, .. } => Err(RunError::Follow(reason)),
+    }
+}
+
+/// Retrieves the results of a complete run into `dir` and reads them. Extraction (up to
+/// gigabytes) and reading are blocking work: off the async runtime.
+async fn retrieve_results(
+    client: &Client,
+    spec: &RunSpec,
+    status: &Status,
+    dir: &Path,
+    on_event: &mut OnEvent<'_>,
+) -> Result<Box<results::Results>, RunError> {
     std::fs::create_dir_all(dir).map_err(|source| RunError::ResultsDir {
         dir: dir.to_path_buf(),
         source,
     })?;
     let tarball = retrieve::retrieve(client, &spec.namespace, &status.tar_info, dir).await?;
     on_event(RunEvent::Retrieved(tarball.clone()));
-    // Extraction (up to gigabytes) and reading are blocking work: off the async runtime.
     let extract_to = dir.join("results");
     let results = tokio::task::spawn_blocking(move || {
         results::load(&tarball, Some(&extract_to), Limits::default())
@@ -807,10 +959,7 @@ async fn one_pass(
         dir: dir.to_path_buf(),
         source,
     })?;
-    match &results.e2e {
-        Ok(report) => Ok((report.clone(), Box::new(results))),
-        Err(why) => Err(why.clone().into()),
-    }
+    Ok(Box::new(results))
 }
 
 async fn clean(client: &Client, namespace: &str, on_event: &mut OnEvent<'_>) {
@@ -828,33 +977,25 @@ async fn clean(client: &Client, namespace: &str, on_event: &mut OnEvent<'_>) {
 }
 
 /// Waits until a namespace (e.g. of a previous pass) is gone: a terminating namespace of the
-/// same name would make the next run's creation fail.
+/// same name would make the next run's creation fail. Watches it (kube's `await_condition`)
+/// instead of polling.
 pub async fn wait_namespace_gone(
     client: &Client,
     namespace: &str,
     limit: Duration,
 ) -> Result<(), NamespaceError> {
     let api: Api<Namespace> = Api::all(client.clone());
-    let start = Instant::now();
-    loop {
-        match api.get_opt(namespace).await {
-            Ok(None) => return Ok(()),
-            Ok(Some(_)) if start.elapsed() < limit => {
-                tokio::time::sleep(Duration::from_millis(500)).await
-            }
-            Ok(Some(_)) => {
-                return Err(NamespaceError::StillExists {
-                    namespace: namespace.to_string(),
-                    limit,
-                });
-            }
-            Err(source) => {
-                return Err(NamespaceError::Read {
-                    namespace: namespace.to_string(),
-                    source,
-                });
-            }
-        }
+    let gone = await_condition(api, namespace, |ns: Option<&Namespace>| ns.is_none());
+    match tokio::time::timeout(limit, gone).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(source)) => Err(NamespaceError::Read {
+            namespace: namespace.to_string(),
+            source,
+        }),
+        Err(_) => Err(NamespaceError::StillExists {
+            namespace: namespace.to_string(),
+            limit,
+        }),
     }
 }
 
@@ -886,3 +1027,6 @@ pub async fn settle(client: &Client, namespace: &str, wait: Duration) -> Settled
         Ok(Err(_)) | Err(_) => Settled::SweepIncomplete,
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -10,8 +10,9 @@ use crate::definitions::waiver::{ClusterContext, Waiver};
 use crate::evidence::cni::{self, Cni};
 use crate::evidence::e2e_junit::GinkgoFormat;
 use crate::evidence::results::{Results, ResultsKind};
+use crate::evidence::sonobuoy::follow::{FollowAbort, human};
 use crate::verdict::{
-    self, Evidence, ModuleVerdict, NOT_A_CERTIFICATION, Narrowed, TargetInfo, Verdict,
+    self, Evidence, ModuleVerdict, NOT_A_CERTIFICATION, Narrowed, SpecList, TargetInfo, Verdict,
 };
 use crate::version::{self, VersionError};
 
@@ -71,7 +72,72 @@ pub struct RunRecord {
     pub seconds_complete_to_outputs: Option<f64>,
     /// Set when the run was interrupted or could not start.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub aborted: Option<String>,
+    pub aborted: Option<AbortReason>,
+}
+
+impl RunRecord {
+    /// The record of a run in `namespace` that has not started a Sonobuoy run yet.
+    pub fn new(namespace: &str) -> Self {
+        RunRecord {
+            namespace: namespace.to_string(),
+            sonobuoy_version: crate::evidence::sonobuoy::SONOBUOY_VERSION,
+            passes: Vec::new(),
+            seconds_to_aggregator_created: None,
+            seconds_complete_to_outputs: None,
+            aborted: None,
+        }
+    }
+}
+
+/// Why a run stopped before its end: the caller's interrupt, or `--timeout`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    Interrupted,
+    TimedOut(std::time::Duration),
+}
+
+impl std::fmt::Display for Stop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Stop::Interrupted => f.write_str("interrupted"),
+            Stop::TimedOut(limit) => write!(f, "timed out after {}", human(*limit)),
+        }
+    }
+}
+
+/// Why a live run, or one Sonobuoy run of it, ended without evidence. Its text is what
+/// verdict.json records (`run.aborted`, `run.passes[].outcome`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AbortReason {
+    /// The caller's interrupt, or `--timeout`.
+    Stopped(Stop),
+    /// Stopped before the API server answered.
+    StoppedConnecting { stop: Stop, server: String },
+    /// The aggregator's run ended without results.
+    Follow(FollowAbort),
+    /// Any other failure (the cluster, launching, retrieval, the results), with its message.
+    Failed(String),
+}
+
+impl std::fmt::Display for AbortReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AbortReason::Stopped(stop) => stop.fmt(f),
+            AbortReason::StoppedConnecting {
+                stop: stop @ Stop::TimedOut(_),
+                server,
+            } => write!(f, "{stop} waiting for the Kubernetes API server {server}"),
+            AbortReason::StoppedConnecting { stop, .. } => stop.fmt(f),
+            AbortReason::Follow(why) => why.fmt(f),
+            AbortReason::Failed(why) => f.write_str(why),
+        }
+    }
+}
+
+impl Serialize for AbortReason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// One Sonobuoy run, as recorded in verdict.json (`run.passes`).
@@ -99,14 +165,14 @@ pub enum PassOutcome {
     /// The run finished and its results were retrieved and read.
     Complete,
     /// The run was stopped or failed, for this reason.
-    Aborted(String),
+    Aborted(AbortReason),
 }
 
 impl std::fmt::Display for PassOutcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             PassOutcome::Complete => f.write_str("complete"),
-            PassOutcome::Aborted(why) => f.write_str(why),
+            PassOutcome::Aborted(why) => why.fmt(f),
         }
     }
 }
@@ -175,6 +241,28 @@ pub fn certify_results(
     given: GivenFacts,
     today: Date,
 ) -> Result<Certification, VersionError> {
+    certify_results_against(
+        catalog,
+        target,
+        waivers,
+        results,
+        given,
+        today,
+        SpecList::BuiltIn,
+    )
+}
+
+/// [`certify_results`] with completeness checked against `specs` (an inventory of the suite that
+/// ran, as `run --inventory FILE` plans from) instead of the built-in inventory of the minor.
+pub fn certify_results_against(
+    catalog: &Catalog,
+    target: &Target<'_>,
+    waivers: &[Waiver],
+    results: &Results,
+    given: GivenFacts,
+    today: Date,
+    specs: SpecList<'_>,
+) -> Result<Certification, VersionError> {
     let kubernetes_version = given
         .kubernetes_version
         .or_else(|| results.kubernetes_version.clone());
@@ -197,7 +285,7 @@ pub fn certify_results(
         nodes: Vec::new(),
         id: None,
     };
-    Ok(certify(
+    Ok(certify_against(
         catalog,
         target,
         |tc| match (&tc.check, &results.e2e) {
@@ -209,10 +297,12 @@ pub fn certify_results(
         &ctx,
         facts,
         Some(ResultsInfo::from(results)),
+        specs,
     ))
 }
 
-/// Evaluates a target. `evidence` gives the e2e evidence for each e2e test case.
+/// Evaluates a target. `evidence` gives the e2e evidence for each e2e test case; completeness is
+/// checked against the built-in inventory of the cluster's minor ([`certify_against`]).
 pub fn certify<'a>(
     catalog: &'a Catalog,
     target: &Target<'a>,
@@ -221,6 +311,30 @@ pub fn certify<'a>(
     ctx: &ClusterContext,
     facts: ClusterFacts,
     results: Option<ResultsInfo>,
+) -> Certification {
+    certify_against(
+        catalog,
+        target,
+        evidence,
+        waivers,
+        ctx,
+        facts,
+        results,
+        SpecList::BuiltIn,
+    )
+}
+
+/// [`certify`] with completeness checked against `specs`: the inventory the run planned from.
+#[allow(clippy::too_many_arguments)]
+pub fn certify_against<'a>(
+    catalog: &'a Catalog,
+    target: &Target<'a>,
+    evidence: impl Fn(&Testcase) -> Evidence<'a>,
+    waivers: &[Waiver],
+    ctx: &ClusterContext,
+    facts: ClusterFacts,
+    results: Option<ResultsInfo>,
+    specs: SpecList<'_>,
 ) -> Certification {
     let modules = catalog.modules_of(target);
     let narrowed = modules
@@ -238,7 +352,7 @@ pub fn certify<'a>(
     let testcases = modules
         .iter()
         .flat_map(|(_, tcs)| tcs.iter())
-        .map(|tc| verdict::evaluate_testcase(tc, evidence(tc), waivers, ctx))
+        .map(|tc| verdict::evaluate_testcase_against(tc, evidence(tc), waivers, ctx, specs))
         .collect();
     let modules = verdict::rollup_modules(&modules, testcases);
     Certification {

@@ -223,12 +223,44 @@ pub enum Evidence<'a> {
     Native(&'a NativeOutcome),
 }
 
-/// Evaluates one test case.
+/// The spec list that shows whether an e2e test case's evidence is complete: every spec of it
+/// that the selection picks must be in the e2e report, or the test case did not finish.
+#[derive(Debug, Clone, Copy, Default)]
+pub enum SpecList<'a> {
+    /// The built-in inventory of the cluster's Kubernetes minor, if there is one.
+    #[default]
+    BuiltIn,
+    /// This inventory: the one a live run planned from (a given file, or the spec list of the
+    /// cluster's own conformance image), or one given for offline results.
+    Given(&'a Inventory),
+}
+
+impl<'a> SpecList<'a> {
+    /// `Given` when there is an inventory, else `BuiltIn`.
+    pub fn from_option(inventory: Option<&'a Inventory>) -> Self {
+        inventory.map_or(SpecList::BuiltIn, SpecList::Given)
+    }
+}
+
+/// Evaluates one test case, checking completeness against the built-in inventory of the
+/// cluster's minor ([`evaluate_testcase_against`] with [`SpecList::BuiltIn`]).
 pub fn evaluate_testcase(
     tc: &Testcase,
     evidence: Evidence<'_>,
     waivers: &[Waiver],
     ctx: &ClusterContext,
+) -> TestcaseVerdict {
+    evaluate_testcase_against(tc, evidence, waivers, ctx, SpecList::BuiltIn)
+}
+
+/// Evaluates one test case; its e2e evidence must hold every spec of `specs` that the test
+/// case's selection picks.
+pub fn evaluate_testcase_against(
+    tc: &Testcase,
+    evidence: Evidence<'_>,
+    waivers: &[Waiver],
+    ctx: &ClusterContext,
+    specs: SpecList<'_>,
 ) -> TestcaseVerdict {
     let mut verdict = TestcaseVerdict {
         id: tc.id.clone(),
@@ -366,11 +398,19 @@ pub fn evaluate_testcase(
             }
         }
     }
-    // Completeness: every spec the selection picks from the inventory of this Kubernetes minor
-    // must be in the report; one that is absent did not run.
-    let inventory = inventory_for(ctx);
+    // Completeness: every spec the selection picks from the inventory (the run's, else the
+    // built-in one of this Kubernetes minor) must be in the report; one that is absent did not
+    // run.
+    let builtin;
+    let inventory = match specs {
+        SpecList::Given(inv) => Some(inv),
+        SpecList::BuiltIn => {
+            builtin = builtin_inventory(ctx);
+            builtin.as_deref()
+        }
+    };
     let mut absent = Vec::new();
-    if let Some(inv) = inventory.as_deref() {
+    if let Some(inv) = inventory {
         let selected: Vec<&String> = inv
             .specs
             .iter()
@@ -502,7 +542,7 @@ fn sample(names: &[String]) -> String {
 }
 
 /// The built-in inventory of the cluster's Kubernetes minor, parsed once per process.
-fn inventory_for(ctx: &ClusterContext) -> Option<Arc<Inventory>> {
+fn builtin_inventory(ctx: &ClusterContext) -> Option<Arc<Inventory>> {
     static CACHE: OnceLock<Mutex<HashMap<String, Option<Arc<Inventory>>>>> = OnceLock::new();
     let v = ctx.kubernetes.as_ref()?;
     let minor = format!("{}.{}", v.major, v.minor);
@@ -712,6 +752,81 @@ impl From<&Target<'_>> for TargetInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::definitions::builtin;
+    use crate::definitions::catalog::Catalog;
+    use crate::evidence::e2e_junit::E2eTest;
+
+    /// The NetworkPolicy specs of the 1.33 inventory, as a cluster's own spec list of a version
+    /// without a built-in inventory (1.38) would hold them.
+    fn listed(catalog: &Catalog) -> (&Testcase, Inventory) {
+        let (_, tc) = catalog.testcase("kaas-networking-check").unwrap();
+        let Check::E2e(e2e) = &tc.check else {
+            unreachable!()
+        };
+        let specs: Vec<String> = Inventory::builtin("1.33")
+            .unwrap()
+            .specs
+            .into_iter()
+            .filter(|s| e2e.selection.selects(s))
+            .collect();
+        assert!(specs.len() > 3);
+        let inventory = Inventory {
+            source: "spec list of registry.k8s.io/conformance:v1.38.0".into(),
+            specs,
+        };
+        (tc, inventory)
+    }
+
+    #[test]
+    fn completeness_is_checked_against_the_inventory_the_run_planned_from() {
+        let catalog = Catalog::load(&builtin::standards()).unwrap();
+        let (tc, inventory) = listed(&catalog);
+        let ctx = ClusterContext {
+            cni: Cni::unknown(),
+            kubernetes: crate::definitions::waiver::parse_version("v1.38.0"),
+            today: jiff::civil::date(2026, 12, 1),
+        };
+        // Every listed spec passed but the last, which is not in the report.
+        let (missing, ran) = inventory.specs.split_last().unwrap();
+        let report = E2eReport {
+            tests: ran
+                .iter()
+                .map(|s| E2eTest {
+                    name: s.clone(),
+                    result: TestResult::Passed,
+                    duration: Some(1.0),
+                })
+                .collect(),
+            ..Default::default()
+        };
+        // No built-in inventory for 1.38: without the run's, the drop would pass unseen.
+        let builtin = evaluate_testcase(tc, Evidence::Report(&report), &[], &ctx);
+        assert_eq!(builtin.verdict, Verdict::Pass, "{}", builtin.reason);
+
+        let v = evaluate_testcase_against(
+            tc,
+            Evidence::Report(&report),
+            &[],
+            &ctx,
+            SpecList::Given(&inventory),
+        );
+        assert_eq!(v.verdict, Verdict::Abort, "{}", v.reason);
+        assert!(
+            v.reason.contains(
+                "1 selected specs are missing from the e2e report but listed in the spec list of registry.k8s.io/conformance:v1.38.0"
+            ),
+            "{}",
+            v.reason
+        );
+        let absent = v.tests.iter().find(|t| &t.name == missing).unwrap();
+        assert_eq!(absent.outcome, Outcome::NotRun);
+        assert_eq!(
+            absent.message.as_deref(),
+            Some(
+                "not in the e2e report, although the spec list of registry.k8s.io/conformance:v1.38.0 lists it"
+            )
+        );
+    }
 
     #[test]
     fn precedence_is_fail_missing_abort_pass() {

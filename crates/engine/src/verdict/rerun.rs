@@ -21,7 +21,7 @@ use crate::definitions::waiver::{ClusterContext, Waiver};
 use crate::evidence::cni::Cni;
 use crate::evidence::e2e_junit::{E2eReport, E2eTest, FailureKind, GinkgoFormat, Skip, TestResult};
 use crate::verdict::certify::{self, Certification, ClusterFacts, ResultsInfo, SCHEMA_VERSION};
-use crate::verdict::{Evidence, NativeOutcome, Outcome, Verdict};
+use crate::verdict::{Evidence, NativeOutcome, Outcome, SpecList, Verdict};
 
 /// One run whose results a merged verdict holds (`runs[]` of verdict.json).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -709,7 +709,7 @@ impl Rerun {
                 native_results.insert(tc.id.clone(), outcome);
             }
         }
-        let mut cert = certify::certify(
+        let mut cert = certify::certify_against(
             input.catalog,
             input.target,
             |tc| match (&tc.check, merged.get(&tc.id), native_results.get(&tc.id)) {
@@ -726,6 +726,7 @@ impl Rerun {
             input.ctx,
             facts,
             results,
+            input.specs,
         );
         self.finish(&mut cert, &merged, this_run);
         cert
@@ -837,6 +838,8 @@ pub struct MergeInput<'a> {
     pub ctx: &'a ClusterContext,
     /// Why a test case without evidence has none.
     pub not_run: &'a str,
+    /// The spec list that completeness is checked against (the run's inventory).
+    pub specs: SpecList<'a>,
 }
 
 /// An earlier outcome as a result the evaluation judges again (with today's waivers).
@@ -1030,6 +1033,7 @@ mod tests {
                 waivers: &w.waivers,
                 ctx: &w.ctx,
                 not_run: "not run",
+                specs: SpecList::BuiltIn,
             },
             &|tc: &Testcase| (tc.id == "kaas-networking-check").then_some(Ok(report)),
             HashMap::new(),
@@ -1229,6 +1233,7 @@ mod tests {
                 waivers: &w.waivers,
                 ctx: &w.ctx,
                 not_run: "not run",
+                specs: SpecList::BuiltIn,
             },
             &|_: &Testcase| Some(Err("timed out after 3m".to_string())),
             HashMap::new(),

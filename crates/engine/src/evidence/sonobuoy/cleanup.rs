@@ -106,9 +106,9 @@ pub async fn cleanup(
     }
 }
 
-/// Whether an API error is 404.
+/// Whether an API error says not found (kube's `Status::is_not_found`).
 pub fn is_not_found(e: &kube::Error) -> bool {
-    matches!(e, kube::Error::Api(s) if s.code == 404)
+    matches!(e, kube::Error::Api(s) if s.is_not_found())
 }
 
 #[cfg(test)]

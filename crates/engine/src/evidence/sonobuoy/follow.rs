@@ -37,9 +37,71 @@ pub enum FollowEnd {
     Complete(Status),
     /// The run cannot finish; the reason says why.
     Aborted {
-        reason: String,
+        reason: FollowAbort,
         last: Option<Status>,
     },
+}
+
+/// Why following ended without results.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FollowAbort {
+    /// The run's limit (`--timeout`) passed.
+    TimedOut(Duration),
+    /// Neither the status annotation nor the e2e output changed for this long.
+    Stalled(Duration),
+    /// The watch ended for good.
+    WatchEnded,
+    /// The aggregator pod is not there (a re-list without it).
+    Missing {
+        namespace: String,
+    },
+    Deleted {
+        namespace: String,
+    },
+    BeingDeleted {
+        namespace: String,
+    },
+    /// The aggregator pod or its container stopped (it runs with `--no-exit`): how.
+    Stopped(String),
+    /// The aggregator reports `failed`; these plugins failed.
+    Failed {
+        plugins: Vec<String>,
+    },
+}
+
+impl std::fmt::Display for FollowAbort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FollowAbort::TimedOut(limit) => write!(f, "timed out after {}", human(*limit)),
+            FollowAbort::Stalled(limit) => write!(
+                f,
+                "no progress for {} (neither the status annotation nor the e2e output changed)",
+                human(*limit)
+            ),
+            FollowAbort::WatchEnded => f.write_str("the watch of the aggregator pod ended"),
+            FollowAbort::Missing { namespace } => write!(
+                f,
+                "the aggregator pod {namespace}/{AGGREGATOR_POD} does not exist (deleted?)"
+            ),
+            FollowAbort::Deleted { namespace } => write!(
+                f,
+                "the aggregator pod {namespace}/{AGGREGATOR_POD} was deleted"
+            ),
+            FollowAbort::BeingDeleted { namespace } => write!(
+                f,
+                "the aggregator pod {namespace}/{AGGREGATOR_POD} is being deleted"
+            ),
+            FollowAbort::Stopped(how) => f.write_str(how),
+            FollowAbort::Failed { plugins } if plugins.is_empty() => {
+                f.write_str("the aggregator reports status failed")
+            }
+            FollowAbort::Failed { plugins } => write!(
+                f,
+                "the aggregator reports status failed (failed plugins: {})",
+                plugins.join(", ")
+            ),
+        }
+    }
 }
 
 /// What following reports while the run goes on.
@@ -83,7 +145,7 @@ pub async fn follow(
             e = events.next() => e,
             _ = tokio::time::sleep(remaining.min(tick)) => {
                 if started.elapsed() >= opts.timeout {
-                    return aborted(format!("timed out after {}", human(opts.timeout)), last);
+                    return aborted(FollowAbort::TimedOut(opts.timeout), last);
                 }
                 if last_change.elapsed() >= opts.stall_timeout {
                     let output = plugin_output(&pods).await;
@@ -92,13 +154,13 @@ pub async fn follow(
                         last_change = Instant::now();
                         continue;
                     }
-                    return aborted(format!("no progress for {} (neither the status annotation nor the e2e output changed)", human(opts.stall_timeout)), last);
+                    return aborted(FollowAbort::Stalled(opts.stall_timeout), last);
                 }
                 continue;
             }
         };
         let pod = match event {
-            None => return aborted("the watch of the aggregator pod ended".into(), last),
+            None => return aborted(FollowAbort::WatchEnded, last),
             Some(Err(e)) => {
                 on_update(Update::Warning(&format!(
                     "watching the aggregator pod: {e}; retrying"
@@ -112,9 +174,9 @@ pub async fn follow(
             Some(Ok(Event::InitDone)) => {
                 if !seen_in_list {
                     return aborted(
-                        format!(
-                            "the aggregator pod {namespace}/{AGGREGATOR_POD} does not exist (deleted?)"
-                        ),
+                        FollowAbort::Missing {
+                            namespace: namespace.to_string(),
+                        },
                         last,
                     );
                 }
@@ -122,7 +184,9 @@ pub async fn follow(
             }
             Some(Ok(Event::Delete(_))) => {
                 return aborted(
-                    format!("the aggregator pod {namespace}/{AGGREGATOR_POD} was deleted"),
+                    FollowAbort::Deleted {
+                        namespace: namespace.to_string(),
+                    },
                     last,
                 );
             }
@@ -133,12 +197,14 @@ pub async fn follow(
         };
         if pod.metadata.deletion_timestamp.is_some() {
             return aborted(
-                format!("the aggregator pod {namespace}/{AGGREGATOR_POD} is being deleted"),
+                FollowAbort::BeingDeleted {
+                    namespace: namespace.to_string(),
+                },
                 last,
             );
         }
         if let Some(why) = terminated(&pod) {
-            return aborted(why, last);
+            return aborted(FollowAbort::Stopped(why), last);
         }
         let raw = pod
             .metadata
@@ -167,22 +233,14 @@ pub async fn follow(
             }
             RunState::Failed => {
                 let plugins = status.failed_plugins();
-                let detail = if plugins.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (failed plugins: {})", plugins.join(", "))
-                };
-                return aborted(
-                    format!("the aggregator reports status failed{detail}"),
-                    Some(status),
-                );
+                return aborted(FollowAbort::Failed { plugins }, Some(status));
             }
             _ => last = Some(status),
         }
     }
 }
 
-fn aborted(reason: String, last: Option<Status>) -> FollowEnd {
+fn aborted(reason: FollowAbort, last: Option<Status>) -> FollowEnd {
     FollowEnd::Aborted { reason, last }
 }
 
@@ -254,4 +312,164 @@ async fn plugin_output(pods: &Api<Pod>) -> Option<String> {
         .await
         .ok()
         .filter(|l| !l.is_empty())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::testing::{self, Reply};
+
+    pub const PODS: &str = "/api/v1/namespaces/sonobuoy/pods";
+
+    /// The aggregator pod with this status annotation (`running`, `complete`, ...); a complete
+    /// one names its tarball.
+    pub fn aggregator(state: &str) -> Value {
+        let tar = if state == "complete" {
+            r#"{"name":"202612011200_sonobuoy_u.tar.gz","sha256":"ab","size":10}"#
+        } else {
+            r#"{"name":""}"#
+        };
+        let status = format!(
+            r#"{{"plugins":[{{"plugin":"e2e","node":"global","status":"{state}","progress":{{"total":10,"completed":3}}}}],"status":"{state}","tar-info":{tar}}}"#
+        );
+        json!({"apiVersion": "v1", "kind": "Pod",
+               "metadata": {"name": AGGREGATOR_POD, "namespace": "sonobuoy", "resourceVersion": "2",
+                            "annotations": {STATUS_ANNOTATION: status}},
+               "status": {"phase": "Running"}})
+    }
+
+    fn opts(timeout: u64, stall: u64) -> FollowOptions {
+        FollowOptions {
+            timeout: Duration::from_secs(timeout),
+            stall_timeout: Duration::from_secs(stall),
+        }
+    }
+
+    async fn follow_with(script: Vec<Reply>, opts: FollowOptions) -> (FollowEnd, Vec<String>) {
+        let (client, _) = testing::client(script);
+        let mut updates = Vec::new();
+        let end = follow(&client, "sonobuoy", opts, |u| {
+            updates.push(match u {
+                Update::Status(s) => s.status.name().to_string(),
+                Update::Warning(w) => format!("warning: {w}"),
+            })
+        })
+        .await;
+        (end, updates)
+    }
+
+    fn reason(end: &FollowEnd) -> String {
+        match end {
+            FollowEnd::Aborted { reason, .. } => reason.to_string(),
+            FollowEnd::Complete(_) => panic!("complete, not aborted"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_run_whose_status_turns_complete_ends_with_its_tarball() {
+        let (end, updates) = follow_with(
+            vec![
+                Reply::new(
+                    "GET",
+                    PODS,
+                    200,
+                    testing::list("PodList", vec![aggregator("running")]),
+                ),
+                Reply::watch(PODS, &[("MODIFIED", aggregator("complete"))]),
+                Reply::hang("GET", PODS),
+            ],
+            opts(60, 60),
+        )
+        .await;
+        let FollowEnd::Complete(status) = end else {
+            panic!("{end:?}")
+        };
+        assert_eq!(status.tar_info.name, "202612011200_sonobuoy_u.tar.gz");
+        assert_eq!(updates, ["running", "complete"]);
+    }
+
+    #[tokio::test]
+    async fn a_deleted_or_missing_aggregator_aborts_the_run() {
+        let (end, _) = follow_with(
+            vec![
+                Reply::new(
+                    "GET",
+                    PODS,
+                    200,
+                    testing::list("PodList", vec![aggregator("running")]),
+                ),
+                Reply::watch(PODS, &[("DELETED", aggregator("running"))]),
+            ],
+            opts(60, 60),
+        )
+        .await;
+        assert_eq!(
+            reason(&end),
+            "the aggregator pod sonobuoy/sonobuoy was deleted"
+        );
+        let FollowEnd::Aborted { last, .. } = end else {
+            unreachable!()
+        };
+        assert_eq!(last.map(|s| s.status), Some(RunState::Running));
+
+        let (end, _) = follow_with(
+            vec![Reply::new(
+                "GET",
+                PODS,
+                200,
+                testing::list("PodList", vec![]),
+            )],
+            opts(60, 60),
+        )
+        .await;
+        assert_eq!(
+            reason(&end),
+            "the aggregator pod sonobuoy/sonobuoy does not exist (deleted?)"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_run_without_progress_stalls_and_a_long_one_times_out() {
+        // The watch stays quiet and the e2e container has no output (the plugin pod list is
+        // not answered): no progress.
+        let quiet = || {
+            vec![
+                Reply::new(
+                    "GET",
+                    PODS,
+                    200,
+                    testing::list("PodList", vec![aggregator("running")]),
+                ),
+                Reply::hang("GET", PODS),
+            ]
+        };
+        let (end, updates) = follow_with(quiet(), opts(60, 1)).await;
+        assert_eq!(
+            reason(&end),
+            "no progress for 1s (neither the status annotation nor the e2e output changed)"
+        );
+        assert_eq!(updates, ["running"]);
+        let (end, _) = follow_with(quiet(), opts(1, 60)).await;
+        assert_eq!(reason(&end), "timed out after 1s");
+    }
+
+    #[tokio::test]
+    async fn a_failed_aggregator_names_the_failed_plugins() {
+        let (end, _) = follow_with(
+            vec![Reply::new(
+                "GET",
+                PODS,
+                200,
+                testing::list("PodList", vec![aggregator("failed")]),
+            )],
+            opts(60, 60),
+        )
+        .await;
+        assert_eq!(
+            reason(&end),
+            "the aggregator reports status failed (failed plugins: e2e)"
+        );
+    }
 }

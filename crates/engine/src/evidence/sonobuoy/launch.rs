@@ -160,7 +160,7 @@ pub async fn create(client: &Client, objects: &[Value]) -> Result<(), LaunchErro
         match api.create(&PostParams::default(), &obj).await {
             Ok(_) => {}
             Err(kube::Error::Api(s))
-                if s.code == 409
+                if (s.is_already_exists() || s.is_conflict())
                     && obj.metadata.namespace.is_none()
                     && types.kind != "Namespace" => {}
             Err(source) => {
