@@ -410,6 +410,17 @@ pub fn evaluate_testcase_against(
         }
     };
     let mut absent = Vec::new();
+    if inventory.is_none() {
+        let version = ctx.kubernetes.as_ref().map_or_else(
+            || "an unknown Kubernetes version".to_string(),
+            |v| format!("Kubernetes {}.{}", v.major, v.minor),
+        );
+        verdict.warnings.push(format!(
+            "completeness not checked: there is no inventory of the e2e suite of {version}, so a \
+             report that lists fewer specs than the suite has would go unnoticed; give the \
+             Kubernetes version (--k8s-version, a Sonobuoy archive) or an inventory (--inventory)"
+        ));
+    }
     if let Some(inv) = inventory {
         let selected: Vec<&String> = inv
             .specs
