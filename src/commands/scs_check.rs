@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use jiff::civil::Date;
+use scs_conformance::definitions::builtin;
 use scs_conformance::definitions::catalog::{Catalog, Check, E2eCheck};
 use scs_conformance::definitions::inventory::Inventory;
 use scs_conformance::definitions::waiver::{self, ClusterContext, Waiver};
@@ -134,9 +135,25 @@ pub fn run(defs: &Definitions, args: Args) -> Result<u8, Failure> {
         Err(message) => {
             log(Level::Critical, message);
             scs_lines::result(&scs::protocol::result_line(&id, Verdict::Abort));
-            Ok(Script::for_testcase_id(&id).exit_code(Verdict::Abort))
+            Ok(script_of(defs, &id).exit_code(Verdict::Abort))
         }
     }
+}
+
+/// The script whose exit codes apply after an error: by the test case's check, as the
+/// definitions define it (the built-in ones when the given ones cannot be read or lack it); the
+/// Sonobuoy handler's for a test case no definition knows.
+fn script_of(defs: &Definitions, id: &str) -> Script {
+    let of = |catalog: Catalog| {
+        catalog
+            .testcase(id)
+            .map(|(_, tc)| Script::for_check(&tc.check))
+    };
+    context::catalog(defs)
+        .ok()
+        .and_then(of)
+        .or_else(|| Catalog::load(&builtin::standards()).ok().and_then(of))
+        .unwrap_or(Script::SonobuoyHandler)
 }
 
 fn check(defs: &Definitions, args: &Args, id: &str) -> Result<u8, String> {
@@ -216,7 +233,7 @@ fn check(defs: &Definitions, args: &Args, id: &str) -> Result<u8, String> {
             .map_err(|e| format!("cannot start the async runtime: {e}"))?;
         runtime.block_on(dry_run(&kube, e2e, tc, &waivers, args))?;
         scs_lines::result(&scs::protocol::result_line(&id, Verdict::Abort));
-        return Ok(Script::for_testcase_id(&id).exit_code(Verdict::Abort));
+        return Ok(Script::for_check(&tc.check).exit_code(Verdict::Abort));
     }
 
     let out = match (&args.result_dir, is_e2e) {
