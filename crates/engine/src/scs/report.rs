@@ -421,6 +421,39 @@ pub fn render(
     .render())
 }
 
+/// A report.yaml of offline results (`verdict --subject`): dated by its evidence, not by when it
+/// was judged. Evidence older than [`MAX_EVIDENCE_AGE_DAYS`], undated or from the future is
+/// refused unless `allow_old_evidence`; then every test case of the certification carries the
+/// warning, so verdict.json, summary.md and the report say the same.
+#[derive(Debug, Clone, Copy)]
+pub struct ResultsReport<'a> {
+    pub results: &'a Results,
+    /// The moment the age is judged at.
+    pub now: Timestamp,
+    pub allow_old_evidence: bool,
+}
+
+impl ResultsReport<'_> {
+    /// Checks the evidence's age, marks `cert` when it is old (allowed), and renders the report.
+    pub fn render(
+        &self,
+        cert: &mut Certification,
+        catalog: &Catalog,
+        mut ctx: ReportContext,
+    ) -> Result<String, ScsReportError> {
+        let age = EvidenceTime::of(self.results).check(self.now, self.allow_old_evidence)?;
+        ctx.checked_at = age.checked_at;
+        if let Some(w) = age.warning {
+            for m in &mut cert.modules {
+                for t in &mut m.testcases {
+                    t.warnings.push(w.clone());
+                }
+            }
+        }
+        render(cert, catalog, &ctx)
+    }
+}
+
 /// Renders the report and writes it atomically to `out_dir/report.yaml`; returns the path.
 pub fn write(
     out_dir: &Path,

@@ -386,16 +386,7 @@ impl Earlier {
             };
             Cni::from_flag(&flag).unwrap_or_else(|_| Cni::unknown())
         });
-        ClusterContext {
-            cni,
-            kubernetes: self
-                .doc
-                .cluster
-                .kubernetes_version
-                .as_deref()
-                .and_then(crate::definitions::waiver::parse_version),
-            today,
-        }
+        ClusterContext::of_server(cni, self.doc.cluster.kubernetes_version.as_deref(), today)
     }
 
     /// What to run again for `target`: per test case, the specs that failed or did not run, and
@@ -882,11 +873,11 @@ mod tests {
     fn world() -> World {
         let catalog = Catalog::load(&builtin::standards()).unwrap();
         let waivers = waiver::load(&builtin::waivers(), &catalog).unwrap();
-        let ctx = ClusterContext {
-            cni: Cni::unknown(),
-            kubernetes: waiver::parse_version(VERSION),
-            today: jiff::civil::date(2026, 11, 25),
-        };
+        let ctx = ClusterContext::of_server(
+            Cni::unknown(),
+            Some(VERSION),
+            jiff::civil::date(2026, 11, 25),
+        );
         let Check::E2e(e2e) = &catalog.testcase("kaas-networking-check").unwrap().1.check else {
             unreachable!()
         };
