@@ -137,7 +137,7 @@ mod tests {
             entry: crate::fleet::reuse::Entry {
                 id: "node-distribution-check".into(),
                 module: "scs-0214-v2".into(),
-                verdict: "PASS".into(),
+                verdict: Verdict::Pass,
                 result: Some(1),
                 reason: String::new(),
                 checked_at: "2026-11-30T03:00:00Z".parse().unwrap(),
