@@ -1,6 +1,9 @@
 //! Benchmarks of the verdict path on the real 2.3 MB v1.33 conformance JUnit (6,735 testcases).
 //! Method and figures: docs/performance.md.
 
+// Test code may panic: the workspace's no-panic lints (Cargo.toml) are for the product.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::io::Read;
 
 use criterion::{Criterion, criterion_group, criterion_main};

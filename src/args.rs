@@ -4,15 +4,74 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
+use jiff::civil::Date;
 use scs_conformance::definitions::catalog::Catalog;
 use scs_conformance::definitions::selection::Narrowing;
+use scs_conformance::definitions::waiver::ClusterContext;
 use scs_conformance::evidence::cluster::{self, ConnectError};
+use scs_conformance::evidence::cni::Cni;
 use scs_conformance::evidence::native::ReleaseData;
 use scs_conformance::evidence::native::release_data::ReleaseDataError;
 use scs_conformance::evidence::sonobuoy;
 use scs_conformance::scs::report::ReportContext;
 
 use crate::Failure;
+
+/// What to certify: `--standard ID [--version V]` (`run`, `verdict`, `plan`). A command whose
+/// wording differs overrides the help with `mut_arg`, so the flags are declared once.
+#[derive(Args, Clone, Debug)]
+pub struct StandardArgs {
+    /// Scope, module or test case id (case-insensitive).
+    #[arg(long, value_name = "ID")]
+    pub standard: String,
+    /// Scope version (e.g. v1).
+    #[arg(long, value_name = "V")]
+    pub version: Option<String>,
+}
+
+impl StandardArgs {
+    /// Resolves the target in `catalog`.
+    pub fn resolve<'c>(
+        &self,
+        catalog: &'c Catalog,
+    ) -> Result<scs_conformance::definitions::catalog::Target<'c>, Failure> {
+        catalog
+            .resolve(&self.standard, self.version.as_deref())
+            .map_err(Failure::input)
+    }
+}
+
+/// The facts about the cluster a user may state instead of having them detected: `--cni` and
+/// `--date` (every command that judges waivers: `run`, `rerun-failed`, `verdict`, `plan`,
+/// `waivers`, `scs-check`). Help texts that differ per command are set with `mut_arg`.
+#[derive(Args, Clone, Debug, Default)]
+pub struct FactArgs {
+    /// The cluster's CNI (NAME or NAME@VERSION); default: detected.
+    #[arg(long, value_name = "NAME")]
+    pub cni: Option<String>,
+    /// Judge waiver expiry as of this date (YYYY-MM-DD) instead of today.
+    #[arg(long, value_name = "DATE")]
+    pub date: Option<Date>,
+}
+
+impl FactArgs {
+    /// `--cni`, parsed.
+    pub fn cni(&self) -> Result<Option<Cni>, Failure> {
+        crate::context::cni(self.cni.as_deref())
+    }
+
+    /// The reference date: `--date`, or today (UTC).
+    pub fn today(&self) -> Date {
+        crate::context::today(self.date)
+    }
+
+    /// The context waivers are judged in without asking a cluster: `--cni` (unknown without
+    /// it), the Kubernetes version given (refused when it does not parse), the reference date.
+    pub fn context(&self, kubernetes: Option<&str>) -> Result<ClusterContext, Failure> {
+        let cni = self.cni()?.unwrap_or_else(Cni::unknown);
+        ClusterContext::new(cni, kubernetes, self.today()).map_err(Failure::input)
+    }
+}
 
 /// Which kubeconfig and context to use.
 #[derive(Args, Clone, Debug)]

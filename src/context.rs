@@ -3,7 +3,7 @@
 use jiff::civil::Date;
 use scs_conformance::definitions::builtin;
 use scs_conformance::definitions::catalog::{Catalog, SourceFile};
-use scs_conformance::definitions::waiver::{self, ClusterContext, Waiver};
+use scs_conformance::definitions::waiver::{self, Waiver};
 use scs_conformance::evidence::cni::Cni;
 
 use crate::Failure;
@@ -62,23 +62,5 @@ pub fn today(date: Option<Date>) -> Date {
         jiff::Timestamp::now()
             .to_zoned(jiff::tz::TimeZone::UTC)
             .date()
-    })
-}
-
-/// Builds the context waivers are judged in. A Kubernetes version that does not parse is
-/// refused: read as "unknown", it would silently change which waivers apply.
-pub fn cluster_context(
-    cni: Cni,
-    kubernetes: Option<&str>,
-    today: Date,
-) -> Result<ClusterContext, Failure> {
-    let kubernetes = kubernetes
-        .map(scs_conformance::version::kubernetes)
-        .transpose()
-        .map_err(Failure::input)?;
-    Ok(ClusterContext {
-        cni,
-        kubernetes: kubernetes.map(|v| v.0),
-        today,
     })
 }

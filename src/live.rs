@@ -145,19 +145,12 @@ struct Request<'a, 't> {
 
 /// Why a live command could not start: no client for the kubeconfig, or (`rerun-failed`) the
 /// cluster is not the one of the earlier verdict.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum LiveError {
+    #[error(transparent)]
     Connect(ConnectError),
+    #[error(transparent)]
     Rerun(RerunError),
-}
-
-impl std::fmt::Display for LiveError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            LiveError::Connect(e) => e.fmt(f),
-            LiveError::Rerun(e) => e.fmt(f),
-        }
-    }
 }
 
 /// Installs the handlers for Ctrl-C (SIGINT) and SIGTERM (CI cancellation) at once, so that a

@@ -3,6 +3,9 @@
 //! accepts every object in a server-side dry run, the runner gets no rights and no token on the
 //! management cluster, and the example config loads as a fleet config.
 
+// Test code may panic: the workspace's no-panic lints (Cargo.toml) are for the product.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "support/testenv.rs"]
 mod testenv;
 

@@ -2,6 +2,9 @@
 //! complete and consistent (docs/reliability.md). Inputs are built in the test from the real
 //! fixtures (tests/fixtures/PROVENANCE.md, section "evidence").
 
+// Test code may panic: the workspace's no-panic lints (Cargo.toml) are for the product.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 

@@ -8,6 +8,9 @@
 //! Instances used: 11 and 12 (mixed fleet), 13 and 14 (Ctrl-C), 31 (reuse). They stay up for the
 //! next run, like the main testenv; `testenv/down --instance N` stops one.
 
+// Test code may panic: the workspace's no-panic lints (Cargo.toml) are for the product.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "support/chromium.rs"]
 mod chromium;
 #[path = "support/testenv.rs"]

@@ -10,6 +10,9 @@
 //! Addresses: the second cluster's API server and the monitor listen on the real node's host
 //! address (10.201.0.1), the only host address its pods reach; nothing leaves the machine.
 
+// Test code may panic: the workspace's no-panic lints (Cargo.toml) are for the product.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "support/real_node.rs"]
 mod real_node;
 

@@ -7,6 +7,9 @@
 //! and truncate. Case counts are bounded (PROPTEST_CASES overrides them) so the whole file runs
 //! in well under a minute on two cores.
 
+// Test code may panic: the workspace's no-panic lints (Cargo.toml) are for the product.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::io::{Read, Write};
 use std::path::Path;
 use std::sync::OnceLock;

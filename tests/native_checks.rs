@@ -3,6 +3,9 @@
 //! server's version and release-data fixtures (tests/fixtures/release-data/PROVENANCE.md), and
 //! `release-data refresh` against a local HTTP server.
 
+// Test code may panic: the workspace's no-panic lints (Cargo.toml) are for the product.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 // The helper is shared (and owned elsewhere); its lints are not this file's.
 #[path = "support/testenv.rs"]
 #[allow(clippy::collapsible_if)]

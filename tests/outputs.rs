@@ -1,6 +1,9 @@
 //! The output directory never shows a stale or partial verdict, untrusted text is escaped for
 //! each output, and reports are honest about their evidence (issue 9).
 
+// Test code may panic: the workspace's no-panic lints (Cargo.toml) are for the product.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;

@@ -9,6 +9,9 @@
 //! Every failure message starts with [`real_node::diagnose`]: the component that most likely
 //! failed and the log tails behind that judgement.
 
+// Test code may panic: the workspace's no-panic lints (Cargo.toml) are for the product.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "support/real_node.rs"]
 mod real_node;
 

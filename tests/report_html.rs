@@ -6,6 +6,9 @@
 //! Needs Chromium (Debian's `chromium` package; `testenv/install-node-deps` installs it, or set
 //! `CHROMIUM` to a binary). Without it, each test prints why and passes without checking.
 
+// Test code may panic: the workspace's no-panic lints (Cargo.toml) are for the product.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "support/chromium.rs"]
 mod chromium;
 

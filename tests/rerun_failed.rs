@@ -3,6 +3,9 @@
 //! says which spec came from which. Live on testenv with the aggregator stand-in (see
 //! tests/run_e2e.rs), and offline for what is refused before anything is launched.
 
+// Test code may panic: the workspace's no-panic lints (Cargo.toml) are for the product.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "support/standin.rs"]
 mod standin;
 #[allow(clippy::collapsible_if)]

@@ -1,6 +1,9 @@
 //! A run survives an API server restart during the watch (its own test binary: the restart would
 //! disturb tests running beside it).
 
+// Test code may panic: the workspace's no-panic lints (Cargo.toml) are for the product.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "support/standin.rs"]
 mod standin;
 #[allow(clippy::collapsible_if)]

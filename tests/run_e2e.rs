@@ -3,6 +3,9 @@
 //! (status annotation, `/sonobuoy splat`); everything else is real. After every run, no object
 //! of the run may be left in the cluster.
 
+// Test code may panic: the workspace's no-panic lints (Cargo.toml) are for the product.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "support/standin.rs"]
 mod standin;
 #[allow(clippy::collapsible_if)]

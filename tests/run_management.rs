@@ -3,6 +3,9 @@
 //! pods. The aggregator is `testenv/aggregator-standin` (see tests/run_e2e.rs); the real sonobuoy
 //! CLI is the reference for `status --json` and `retrieve`.
 
+// Test code may panic: the workspace's no-panic lints (Cargo.toml) are for the product.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "support/standin.rs"]
 mod standin;
 #[allow(clippy::collapsible_if)]

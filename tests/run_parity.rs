@@ -1,6 +1,9 @@
 //! The objects we create match `sonobuoy gen` (the real Sonobuoy v0.57.5 CLI, built by testenv)
 //! for the same options, except for generated ids.
 
+// Test code may panic: the workspace's no-panic lints (Cargo.toml) are for the product.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[allow(clippy::collapsible_if)]
 #[path = "support/testenv.rs"]
 mod testenv;

@@ -5,6 +5,9 @@
 //! version policy). The e2e cases run on testenv with `testenv/aggregator-standin` playing the
 //! Sonobuoy aggregator; the offline cases need no cluster.
 
+// Test code may panic: the workspace's no-panic lints (Cargo.toml) are for the product.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "support/standin.rs"]
 mod standin;
 #[path = "support/testenv.rs"]

@@ -5,6 +5,9 @@
 //! After an intended change of an output: `UPDATE_SNAPSHOTS=1 cargo test --test snapshots`, then
 //! review the diff of tests/snapshots/ like code.
 
+// Test code may panic: the workspace's no-panic lints (Cargo.toml) are for the product.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,9 @@
 //! Integration tests for the local control plane (`testenv/`, docs/testenv.md) through kube-rs:
 //! a real kube-apiserver with kube-controller-manager, kube-scheduler and kwok fake nodes.
 
+// Test code may panic: the workspace's no-panic lints (Cargo.toml) are for the product.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "support/testenv.rs"]
 mod testenv;
 

@@ -2,12 +2,10 @@
 
 use std::path::PathBuf;
 
-use jiff::civil::Date;
 use scs_conformance::definitions::catalog::Check;
 use scs_conformance::definitions::inventory::Inventory;
-use scs_conformance::evidence::cni::Cni;
 
-use crate::args::Definitions;
+use crate::args::{Definitions, FactArgs};
 use crate::{Failure, context};
 
 pub fn standards(defs: &Definitions) -> Result<u8, Failure> {
@@ -43,24 +41,23 @@ pub fn standards(defs: &Definitions) -> Result<u8, Failure> {
 }
 
 #[derive(clap::Args)]
+#[command(
+    mut_arg("cni", |a| a.help(
+        "Show whether each waiver applies to a cluster with this CNI (NAME or NAME@VERSION)"
+    )),
+    mut_arg("date", |a| a.help("Judge expiry as of this date (YYYY-MM-DD) instead of today")))]
 pub struct WaiverArgs {
-    /// Show whether each waiver applies to a cluster with this CNI (NAME or NAME@VERSION).
-    #[arg(long, value_name = "NAME")]
-    cni: Option<String>,
+    #[command(flatten)]
+    facts: FactArgs,
     /// ... and this Kubernetes version.
     #[arg(long, value_name = "X.Y.Z")]
     k8s_version: Option<String>,
-    /// Judge expiry as of this date (YYYY-MM-DD) instead of today.
-    #[arg(long, value_name = "DATE")]
-    date: Option<Date>,
 }
 
 pub fn waivers(defs: &Definitions, args: WaiverArgs) -> Result<u8, Failure> {
     let catalog = context::catalog(defs)?;
     let waivers = context::waivers(defs, &catalog)?;
-    let cni = context::cni(args.cni.as_deref())?.unwrap_or_else(Cni::unknown);
-    let ctx =
-        context::cluster_context(cni, args.k8s_version.as_deref(), context::today(args.date))?;
+    let ctx = args.facts.context(args.k8s_version.as_deref())?;
     for w in &waivers {
         let status = serde_json::to_string(&w.status(&ctx)).unwrap_or_default();
         let expires = w

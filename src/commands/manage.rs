@@ -73,7 +73,7 @@ fn render_status(view: &RunView) -> String {
         text += &format!(
             "  plugin {}{node}: {}{result}\n",
             escape::terminal(&plugin.plugin),
-            escape::terminal(&plugin.status)
+            escape::terminal(plugin.status.as_str())
         );
         if let Some(p) = &plugin.progress {
             if p.total > 0 {

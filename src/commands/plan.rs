@@ -2,40 +2,34 @@
 
 use std::path::PathBuf;
 
-use jiff::civil::Date;
-use scs_conformance::definitions::catalog::Check;
+use scs_conformance::definitions::catalog::{Check, E2eCheck};
 use scs_conformance::definitions::inventory::Inventory;
 use scs_conformance::definitions::waiver;
-use scs_conformance::evidence::cni::Cni;
 use scs_conformance::reports::escape::shell_quoted;
+use scs_conformance::run::Pass;
 use scs_conformance::verdict::NOT_A_CERTIFICATION;
 
-use crate::args::{Definitions, NarrowArgs};
+use crate::args::{Definitions, FactArgs, NarrowArgs, StandardArgs};
 use crate::{Failure, context};
 
 #[derive(clap::Args)]
-#[command(after_help = "Examples:\n  \
+#[command(
+    after_help = "Examples:\n  \
     scs-conformance plan --standard scs-0219-v1 --cni cilium --k8s-version 1.35 --list\n  \
-    scs-conformance plan --standard scs-0201-v1 --inventory junit_01.xml.gz")]
+    scs-conformance plan --standard scs-0201-v1 --inventory junit_01.xml.gz",
+    mut_arg("cni", |a| a.help("The CNI whose waivers apply (NAME or NAME@VERSION)"))
+)]
 pub struct Args {
-    /// Scope, module or test case id (case-insensitive).
-    #[arg(long, value_name = "ID")]
-    standard: String,
-    /// Scope version (e.g. v1).
-    #[arg(long, value_name = "V")]
-    version: Option<String>,
-    /// The CNI whose waivers apply (NAME or NAME@VERSION).
-    #[arg(long, value_name = "NAME")]
-    cni: Option<String>,
+    #[command(flatten)]
+    standard: StandardArgs,
+    #[command(flatten)]
+    facts: FactArgs,
     /// An e2e test inventory: any e2e JUnit report (.xml/.xml.gz) or a spec list (.txt/.txt.gz).
     #[arg(long, value_name = "FILE", conflicts_with = "k8s_version")]
     inventory: Option<PathBuf>,
     /// Use the built-in inventory of this Kubernetes version (e.g. 1.33).
     #[arg(long, value_name = "X.Y")]
     k8s_version: Option<String>,
-    /// Judge waiver expiry as of this date (YYYY-MM-DD) instead of today.
-    #[arg(long, value_name = "DATE")]
-    date: Option<Date>,
     /// List every selected spec, not just the counts and the waived ones.
     #[arg(long)]
     list: bool,
@@ -48,13 +42,9 @@ pub struct Args {
 
 pub fn run(defs: &Definitions, args: Args) -> Result<u8, Failure> {
     let catalog = args.narrow.apply(context::catalog(defs)?, None)?;
-    let target = catalog
-        .resolve(&args.standard, args.version.as_deref())
-        .map_err(Failure::input)?;
+    let target = args.standard.resolve(&catalog)?;
     let waivers = context::waivers(defs, &catalog)?;
-    let cni = context::cni(args.cni.as_deref())?.unwrap_or_else(Cni::unknown);
-    let ctx =
-        context::cluster_context(cni, args.k8s_version.as_deref(), context::today(args.date))?;
+    let ctx = args.facts.context(args.k8s_version.as_deref())?;
     let inventory = match (&args.inventory, &args.k8s_version) {
         (Some(path), _) => Some(Inventory::read(path).map_err(Failure::input)?),
         (None, Some(v)) => Some(Inventory::builtin(v).map_err(Failure::input)?),
@@ -109,20 +99,8 @@ pub fn run(defs: &Definitions, args: Args) -> Result<u8, Failure> {
             }
             for (i, pass) in passes.passes.iter().enumerate() {
                 crate::outln!("  Sonobuoy run {}/{}:", i + 1, passes.passes.len());
-                crate::outln!("    E2E_FOCUS={}", pass.focus);
-                crate::outln!("    E2E_SKIP={}", pass.skip);
-                crate::outln!("    E2E_PARALLEL={}", pass.parallel);
-                let ginkgo: Vec<&String> =
-                    e2e.ginkgo_args.iter().chain(&pass.ginkgo_args).collect();
-                if !ginkgo.is_empty() {
-                    crate::outln!(
-                        "    E2E_EXTRA_GINKGO_ARGS={}",
-                        ginkgo
-                            .iter()
-                            .map(|a| a.as_str())
-                            .collect::<Vec<_>>()
-                            .join(" ")
-                    );
+                for (name, value) in plugin_env(e2e, pass) {
+                    crate::outln!("    {name}={value}");
                 }
             }
             let Some(inv) = &inventory else {
@@ -168,4 +146,25 @@ pub fn run(defs: &Definitions, args: Args) -> Result<u8, Failure> {
         }
     }
     Ok(0)
+}
+
+/// The e2e plugin's environment for one Sonobuoy run of a test case, as `plan` and the dry run
+/// of `scs-check` show it: `E2E_FOCUS`, `E2E_SKIP`, `E2E_PARALLEL` and, when there are any,
+/// `E2E_EXTRA_GINKGO_ARGS` (the standard's and the pass's, e.g. `--label-filter=Serial`).
+pub fn plugin_env(e2e: &E2eCheck, pass: &Pass) -> Vec<(&'static str, String)> {
+    let mut env = vec![
+        ("E2E_FOCUS", pass.focus.clone()),
+        ("E2E_SKIP", pass.skip.clone()),
+        ("E2E_PARALLEL", pass.parallel.to_string()),
+    ];
+    let ginkgo: Vec<&str> = e2e
+        .ginkgo_args
+        .iter()
+        .chain(&pass.ginkgo_args)
+        .map(String::as_str)
+        .collect();
+    if !ginkgo.is_empty() {
+        env.push(("E2E_EXTRA_GINKGO_ARGS", ginkgo.join(" ")));
+    }
+    env
 }

@@ -3,7 +3,6 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use jiff::civil::Date;
 use scs_conformance::definitions::builtin;
 use scs_conformance::definitions::catalog::Catalog;
 use scs_conformance::definitions::inventory::Inventory;
@@ -17,25 +16,27 @@ use scs_conformance::verdict::certify::Certification;
 use scs_conformance::verdict::rerun::{Earlier, Waived};
 
 use crate::args::{
-    ClusterArgs, Definitions, NarrowArgs, ReleaseDataSource, ScsReportArgs, parse_duration,
+    ClusterArgs, Definitions, FactArgs, NarrowArgs, ReleaseDataSource, ScsReportArgs, StandardArgs,
+    parse_duration,
 };
 use crate::events::Style;
 use crate::live::{Live, interrupted};
 use crate::{Failure, context};
 
 #[derive(clap::Args)]
-#[command(after_help = "Examples:\n  \
+#[command(
+    after_help = "Examples:\n  \
     scs-conformance run --standard scs-0219-v1 --kubeconfig kubeconfig.yaml\n  \
     scs-conformance run --standard scs-compatible-kaas --version v1 --subject my-cluster --out results\n  \
     scs-conformance run --standard scs-0219-v1 --focus 'ipBlock|CIDR' --keep   # debugging, no certification\n  \
-    scs-conformance run --standard scs-0219-v1 --image-registry mirror.local --e2e-repo-config repo-list.yaml")]
+    scs-conformance run --standard scs-0219-v1 --image-registry mirror.local --e2e-repo-config repo-list.yaml",
+    mut_arg("standard", |a| a.help(
+        "Scope, module or test case id (case-insensitive), e.g. SCS-0219-V1"
+    ))
+)]
 pub struct Args {
-    /// Scope, module or test case id (case-insensitive), e.g. SCS-0219-V1.
-    #[arg(long, value_name = "ID")]
-    standard: String,
-    /// Scope version (e.g. v1).
-    #[arg(long, value_name = "V")]
-    version: Option<String>,
+    #[command(flatten)]
+    standard: StandardArgs,
     #[command(flatten)]
     narrow: NarrowArgs,
     #[command(flatten)]
@@ -44,12 +45,19 @@ pub struct Args {
 
 /// The cluster and how to run on it: the options of `run` and `rerun-failed`.
 #[derive(clap::Args)]
+#[command(
+    mut_arg("cni", |a| a.help(
+        "The cluster's CNI (NAME or NAME@VERSION); default: detected from its workloads"
+    )),
+    mut_arg("date", |a| a.help(
+        "Judge waiver expiry and release data as of this date (YYYY-MM-DD) instead of today"
+    ))
+)]
 pub struct LiveArgs {
     #[command(flatten)]
     cluster: ClusterArgs,
-    /// The cluster's CNI (NAME or NAME@VERSION); default: detected from its workloads.
-    #[arg(long, value_name = "NAME")]
-    cni: Option<String>,
+    #[command(flatten)]
+    facts: FactArgs,
     /// Output directory: verdict.json, junit.xml, summary.md, report.html, results.
     #[arg(long, value_name = "DIR", default_value = "scs-results")]
     out: PathBuf,
@@ -78,9 +86,6 @@ pub struct LiveArgs {
     /// the built-in one for the server's minor, else `cluster`.
     #[arg(long, value_name = "FILE|cluster|none")]
     inventory: Option<PathBuf>,
-    /// Judge waiver expiry and release data as of this date (YYYY-MM-DD) instead of today.
-    #[arg(long, value_name = "DATE")]
-    date: Option<Date>,
     #[command(flatten)]
     release_data: ReleaseDataSource,
     #[command(flatten)]
@@ -125,7 +130,7 @@ impl LiveArgs {
             Some(p) => InventoryChoice::Given(Inventory::read(p).map_err(Failure::input)?),
         };
         Ok(RunOptions {
-            cni: context::cni(self.cni.as_deref())?,
+            cni: self.facts.cni()?,
             timeout: self.timeout,
             stall_timeout: self.stall_timeout,
             keep: self.keep,
@@ -136,7 +141,7 @@ impl LiveArgs {
             ..RunOptions::new(
                 self.cluster.namespace.clone(),
                 self.out.clone(),
-                context::today(self.date),
+                self.facts.today(),
                 release_data,
                 String::new(),
             )
@@ -235,9 +240,9 @@ pub fn rerun_failed(defs: &Definitions, args: RerunArgs) -> Result<u8, Failure> 
     let target = earlier.resolve(&catalog).map_err(Failure::input)?;
     let waivers = context::waivers(defs, &catalog)?;
     // The CNI the earlier run was told, unless this one is told another.
-    let cni_flag = args.live.cni.clone().or_else(|| earlier.cni_flag());
+    let cni_flag = args.live.facts.cni.clone().or_else(|| earlier.cni_flag());
     let cni = context::cni(cni_flag.as_deref())?;
-    let today = context::today(args.live.date);
+    let today = args.live.facts.today();
     let waiver_ctx = earlier.context(cni.clone(), today);
     let waived = if args.live.run_waived {
         Waived::Launch
@@ -268,7 +273,7 @@ pub fn rerun_failed(defs: &Definitions, args: RerunArgs) -> Result<u8, Failure> 
     out.begin("rerun-failed").map_err(Failure::input)?;
     let result = (|| {
         let mut opts = args.live.options()?;
-        if args.live.cni.is_none()
+        if args.live.facts.cni.is_none()
             && let Some(flag) = &cni_flag
         {
             if !crate::quiet() {
@@ -438,11 +443,9 @@ fn certify_and_write(
     let catalog = args
         .narrow
         .apply(context::catalog(defs)?, live_args.report.subject.as_deref())?;
-    let target = catalog
-        .resolve(&args.standard, args.version.as_deref())
-        .map_err(Failure::input)?;
+    let target = args.standard.resolve(&catalog)?;
     let waivers = context::waivers(defs, &catalog)?;
-    let report_ctx = live_args.report.context(args.version.as_deref());
+    let report_ctx = live_args.report.context(args.standard.version.as_deref());
     let opts = live_args.options()?;
     let cert = live
         .certify(

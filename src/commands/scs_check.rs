@@ -6,50 +6,56 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use jiff::civil::Date;
-use scs_conformance::definitions::catalog::{Catalog, Check, E2eCheck};
-use scs_conformance::definitions::inventory::Inventory;
+use scs_conformance::definitions::builtin;
+use scs_conformance::definitions::catalog::{Catalog, Check, E2eCheck, ResolveError, Testcase};
+use scs_conformance::definitions::inventory::PlanningInventory;
 use scs_conformance::definitions::waiver::{self, ClusterContext, Waiver};
-use scs_conformance::evidence::cluster;
+use scs_conformance::evidence::cluster::{self, ConnectError};
+use scs_conformance::evidence::native::release_data::ReleaseDataError;
 use scs_conformance::evidence::sonobuoy::{self, launch};
 use scs_conformance::exit_codes::{self, scs_check::Script};
 use scs_conformance::reports::OutDir;
+use scs_conformance::reports::OutputError;
 use scs_conformance::reports::escape::shell_quoted;
 use scs_conformance::run::{self, Images, RunOptions};
 use scs_conformance::scs;
 use scs_conformance::scs::protocol::{Level, SonobuoyArgs, VERSION_POLICY_TESTCASE};
 use scs_conformance::verdict::Verdict;
 
-use crate::args::Definitions;
-use crate::args::{KubeArgs, ReleaseDataSource, parse_duration};
+use crate::args::{Definitions, FactArgs, KubeArgs, ReleaseDataSource, parse_duration};
+use crate::commands::plan::plugin_env;
 use crate::events::{Style, clip};
-use crate::live::Live;
+use crate::live::{Live, LiveError};
 use crate::scs_lines::{self, log};
 use crate::{Failure, context};
 
 /// Arguments: those SCS's scope file passes to `run_sonobuoy.py run` and to
 /// `k8s_version_policy.py`, plus a few of our own (all optional).
 #[derive(clap::Args)]
-#[command(after_help = "Examples (as in a scope file's scripts entry):\n  \
+#[command(
+    after_help = "Examples (as in a scope file's scripts entry):\n  \
     scs-conformance scs-check run -k KUBECONFIG --scs-sonobuoy-config kaas/scs-sonobuoy-config-v1.yaml --execution-mode parallel -r DIR -c kaas-networking-check -a '--e2e-focus \"NetworkPolicy\"'\n  \
     scs-conformance scs-check -k KUBECONFIG    (k8s_version_policy.py form: version-policy-check)\n\n\
     stdout: only `<testcase-id>: PASS|FAIL|ABORT`; stderr: lines prefixed info:/warning:/error:/critical:.\n\
     Exit codes: as run_sonobuoy.py (0 PASS, 3 FAIL, 112 ABORT); for version-policy-check as\n\
-    k8s_version_policy.py (0 PASS or FAIL, 1 ABORT); 2 on bad usage.")]
+    k8s_version_policy.py (0 PASS or FAIL, 1 ABORT); 2 on bad usage.",
+    mut_arg("kubeconfig", |a| a.short('k')),
+    mut_arg("cni", |a| a.help(
+        "The cluster's CNI (NAME or NAME@VERSION) for the per-CNI waivers; default: detected"
+    )),
+    mut_arg("date", |a| a.help(
+        "Judge waiver expiry and release data as of this date (YYYY-MM-DD) instead of today"
+    ))
+)]
 pub struct Args {
     /// `run`, as in `run_sonobuoy.py run …`; may be left out (the `k8s_version_policy.py -k …`
     /// form).
     #[arg(value_name = "run", value_parser = ["run"])]
     action: Option<String>,
-    /// Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster).
-    #[arg(short = 'k', long, value_name = "FILE")]
-    kubeconfig: Option<PathBuf>,
-    /// Kubeconfig context (default: the current context).
-    #[arg(long, value_name = "NAME")]
-    context: Option<String>,
-    /// The cluster's CNI (NAME or NAME@VERSION) for the per-CNI waivers; default: detected.
-    #[arg(long, value_name = "NAME")]
-    cni: Option<String>,
+    #[command(flatten)]
+    kube: KubeArgs,
+    #[command(flatten)]
+    facts: FactArgs,
     /// Test case id: cncf-k8s-conformance, kaas-networking-check, version-policy-check,
     /// node-distribution-check (default without `run`: version-policy-check).
     #[arg(short = 'c', long = "check", value_name = "TESTCASE")]
@@ -94,9 +100,6 @@ pub struct Args {
     /// Abort a run whose status has not changed for this long (same syntax as --timeout).
     #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
     stall_timeout: Duration,
-    /// Judge waiver expiry and release data as of this date (YYYY-MM-DD) instead of today.
-    #[arg(long, value_name = "DATE")]
-    date: Option<Date>,
     #[command(flatten)]
     release_data: ReleaseDataSource,
 }
@@ -125,21 +128,81 @@ fn testcase_id(args: &Args) -> Result<String, Failure> {
     }
 }
 
+/// Why a check ended before it had a verdict: logged as `critical:`, reported as ABORT.
+#[derive(Debug, thiserror::Error)]
+enum CheckError {
+    /// Definitions, waivers or the output folder could not be used (the front end's message).
+    #[error("{0}")]
+    Input(String),
+    #[error("unknown test case {id:?} (known: {known})")]
+    UnknownTestcase { id: String, known: String },
+    #[error("-a: {0}")]
+    SonobuoyArgs(#[from] scs::protocol::SonobuoyArgsError),
+    #[error(transparent)]
+    ReleaseData(#[from] ReleaseDataError),
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    #[error("cannot create a temporary directory: {0}")]
+    Scratch(#[source] std::io::Error),
+    #[error("{}: {source}", path.display())]
+    CreateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    #[error(transparent)]
+    Live(#[from] LiveError),
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    #[error("{} (API server {server})", run::error_chain(source))]
+    Discover {
+        server: String,
+        #[source]
+        source: cluster::ClusterError,
+    },
+}
+
+impl From<Failure> for CheckError {
+    fn from(f: Failure) -> Self {
+        CheckError::Input(f.message)
+    }
+}
+
 /// Runs the check. Anything that goes wrong after argument parsing ends, like SCS's handler, in a
 /// `critical:` line, `<testcase>: ABORT` and the ABORT exit code.
 pub fn run(defs: &Definitions, args: Args) -> Result<u8, Failure> {
     let id = testcase_id(&args)?;
     match check(defs, &args, &id) {
         Ok(code) => Ok(code),
-        Err(message) => {
-            log(Level::Critical, message);
+        Err(e) => {
+            log(Level::Critical, e.to_string());
             scs_lines::result(&scs::protocol::result_line(&id, Verdict::Abort));
-            Ok(Script::for_testcase_id(&id).exit_code(Verdict::Abort))
+            Ok(script_of(defs, &id).exit_code(Verdict::Abort))
         }
     }
 }
 
-fn check(defs: &Definitions, args: &Args, id: &str) -> Result<u8, String> {
+/// The script whose exit codes apply after an error: by the test case's check, as the
+/// definitions define it (the built-in ones when the given ones cannot be read or lack it); the
+/// Sonobuoy handler's for a test case no definition knows.
+fn script_of(defs: &Definitions, id: &str) -> Script {
+    let of = |catalog: Catalog| {
+        catalog
+            .testcase(id)
+            .map(|(_, tc)| Script::for_check(&tc.check))
+    };
+    context::catalog(defs)
+        .ok()
+        .and_then(of)
+        .or_else(|| Catalog::load(&builtin::standards()).ok().and_then(of))
+        .unwrap_or(Script::SonobuoyHandler)
+}
+
+fn check(defs: &Definitions, args: &Args, id: &str) -> Result<u8, CheckError> {
     let started = Instant::now();
     let mut defs = defs.clone();
     if let Some(file) = &args.scs_sonobuoy_config {
@@ -155,17 +218,17 @@ fn check(defs: &Definitions, args: &Args, id: &str) -> Result<u8, String> {
         }
         defs.waivers_from_scs = Some(file.clone());
     }
-    let mut catalog = context::catalog(&defs).map_err(|f| f.message)?;
+    let mut catalog = context::catalog(&defs)?;
     let Some((_, tc)) = catalog.testcase(id) else {
         let known: Vec<&str> = catalog
             .modules
             .iter()
             .flat_map(|m| m.testcases.iter().map(|t| t.id.as_str()))
             .collect();
-        return Err(format!(
-            "unknown test case {id:?} (known: {})",
-            known.join(", ")
-        ));
+        return Err(CheckError::UnknownTestcase {
+            id: id.to_string(),
+            known: known.join(", "),
+        });
     };
     let is_e2e = matches!(tc.check, Check::E2e(_));
     let sonobuoy_args = SonobuoyArgs::parse(&args.arg)?;
@@ -195,28 +258,27 @@ fn check(defs: &Definitions, args: &Args, id: &str) -> Result<u8, String> {
         );
     }
     let catalog = catalog;
-    let waivers = context::waivers(&defs, &catalog).map_err(|f| f.message)?;
-    let release_data = args.release_data.load().map_err(|e| e.to_string())?;
-    let target = catalog.resolve(id, None).map_err(|e| e.to_string())?;
+    let waivers = context::waivers(&defs, &catalog)?;
+    let release_data = args.release_data.load()?;
+    let target = catalog.resolve(id, None)?;
     let id = target.id();
-    let kube = KubeArgs {
-        kubeconfig: args.kubeconfig.clone(),
-        context: args.context.clone(),
-    };
 
     if is_e2e && args.execution_mode == ExecutionMode::Dry {
         let Some((_, tc)) = catalog.testcase(&id) else {
-            return Err(format!("unknown test case {id}"));
+            return Err(CheckError::UnknownTestcase {
+                id,
+                known: String::new(),
+            });
         };
         let Check::E2e(e2e) = &tc.check else {
-            return Err(format!("{id} is not an e2e test case"));
+            // `is_e2e` said so; a native check never gets here.
+            return Ok(Script::for_check(&tc.check).exit_code(Verdict::Abort));
         };
         // Nothing to clean up after a dry run: no signal handlers, Ctrl-C ends it at once.
-        let runtime = tokio::runtime::Runtime::new()
-            .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-        runtime.block_on(dry_run(&kube, e2e, tc, &waivers, args))?;
+        let runtime = tokio::runtime::Runtime::new().map_err(CheckError::Runtime)?;
+        runtime.block_on(dry_run(e2e, tc, &waivers, args))?;
         scs_lines::result(&scs::protocol::result_line(&id, Verdict::Abort));
-        return Ok(Script::for_testcase_id(&id).exit_code(Verdict::Abort));
+        return Ok(Script::for_check(&tc.check).exit_code(Verdict::Abort));
     }
 
     let out = match (&args.result_dir, is_e2e) {
@@ -225,21 +287,23 @@ fn check(defs: &Definitions, args: &Args, id: &str) -> Result<u8, String> {
         (None, false) => None,
     };
     // Native checks write nothing unless -r is given; the run still needs a directory.
-    let scratch =
-        tempfile::tempdir().map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+    let scratch = tempfile::tempdir().map_err(CheckError::Scratch)?;
     let out_dir = out.clone().unwrap_or_else(|| scratch.path().to_path_buf());
     // Signal handlers first: a Ctrl-C from here on ends in an ABORT with the cluster cleaned.
-    let mut live = Live::start().map_err(|f| f.message)?;
+    let mut live = Live::start()?;
     // Locked before the run, and an ABORT record in place of an earlier verdict until this
     // run's set is written: a run that dies half-way never leaves the previous PASS behind.
     let locked = match &out {
         Some(dir) => {
-            let locked = OutDir::lock(dir).map_err(|e| e.to_string())?;
-            locked.begin("scs-check").map_err(|e| e.to_string())?;
+            let locked = OutDir::lock(dir)?;
+            locked.begin("scs-check")?;
             Some(locked)
         }
         None => {
-            std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
+            std::fs::create_dir_all(&out_dir).map_err(|source| CheckError::CreateDir {
+                path: out_dir.clone(),
+                source,
+            })?;
             None
         }
     };
@@ -251,7 +315,7 @@ fn check(defs: &Definitions, args: &Args, id: &str) -> Result<u8, String> {
         stall_timeout: args.stall_timeout,
         // run_sonobuoy.py removes any earlier run first (`sonobuoy delete --wait`).
         force: true,
-        cni: context::cni(args.cni.as_deref()).map_err(|f| f.message)?,
+        cni: args.facts.cni()?,
         images: Images {
             registry: None,
             aggregator: sonobuoy_args.sonobuoy_image.clone(),
@@ -261,14 +325,12 @@ fn check(defs: &Definitions, args: &Args, id: &str) -> Result<u8, String> {
         ..RunOptions::new(
             args.namespace.clone(),
             out_dir,
-            context::today(args.date),
+            args.facts.today(),
             release_data,
             String::new(),
         )
     };
-    let cert = live
-        .certify(&kube, &catalog, &target, &waivers, opts, Style::Scs)
-        .map_err(|e| e.to_string())?;
+    let cert = live.certify(&args.kube, &catalog, &target, &waivers, opts, Style::Scs)?;
     if let Some(why) = cert.run.as_ref().and_then(|r| r.aborted.as_ref()) {
         log(Level::Error, format!("run aborted: {why}"));
     }
@@ -303,24 +365,24 @@ fn set_serial(catalog: &mut Catalog, id: &str) {
     }
 }
 
-/// `--execution-mode dry`: reads the cluster, checks permissions, logs the plan.
+/// `--execution-mode dry`: reads the cluster, checks permissions, logs the plan: the one `run`
+/// would launch (waived tests skipped, [Serial] specs split), with the inventory a run would use.
 async fn dry_run(
-    kube: &KubeArgs,
     e2e: &E2eCheck,
-    tc: &scs_conformance::definitions::catalog::Testcase,
+    tc: &Testcase,
     waivers: &[Waiver],
     args: &Args,
-) -> Result<(), String> {
-    let (client, server) = kube.connect().await.map_err(|e| e.to_string())?;
+) -> Result<(), CheckError> {
+    let (client, server) = args.kube.connect().await?;
     let info = cluster::discover(&client, None)
         .await
-        .map_err(|e| format!("{} (API server {server})", run::error_chain(&e)))?;
-    log_cluster(&info);
-    let ctx = ClusterContext {
-        cni: info.cni.clone(),
-        kubernetes: waiver::parse_version(&info.server_version),
-        today: context::today(args.date),
-    };
+        .map_err(|source| CheckError::Discover { server, source })?;
+    log(Level::Info, format!("cluster: {info}"));
+    let ctx = ClusterContext::of_server(
+        info.cni.clone(),
+        Some(&info.server_version),
+        args.facts.today(),
+    );
     let active = waiver::active_for(waivers, tc, &ctx);
     for w in &active {
         log(
@@ -333,23 +395,28 @@ async fn dry_run(
             ),
         );
     }
-    let inventory = Inventory::builtin(&info.server_version).ok();
-    let passes = run::plan_passes(e2e, &active, inventory.as_ref());
+    let inventory = PlanningInventory::for_server(&info.server_version);
+    if let Some(note) = inventory.note() {
+        log(Level::Info, format!("dry run: {note}"));
+    }
+    let passes = run::plan_passes(e2e, &active, inventory.known());
     if let Some(note) = &passes.note {
         log(Level::Info, format!("dry run: {note}"));
     }
     let n = passes.passes.len();
     for (i, p) in passes.passes.iter().enumerate() {
+        let env: Vec<String> = plugin_env(e2e, p)
+            .into_iter()
+            .map(|(name, value)| format!("{name}={}", shell_quoted(&clip(&value))))
+            .collect();
         log(
             Level::Info,
             format!(
-                "dry run: would run {} pass {}/{n} in namespace {}: E2E_FOCUS={} E2E_SKIP={} E2E_PARALLEL={}",
+                "dry run: would run {} pass {}/{n} in namespace {}: {}",
                 tc.id,
                 i + 1,
                 args.namespace,
-                shell_quoted(&clip(&p.focus)),
-                shell_quoted(&clip(&p.skip)),
-                p.parallel
+                env.join(" ")
             ),
         );
     }
@@ -362,10 +429,6 @@ async fn dry_run(
         format!("dry run: {} was not tested; reporting ABORT", tc.id),
     );
     Ok(())
-}
-
-fn log_cluster(info: &cluster::ClusterInfo) {
-    log(Level::Info, format!("cluster: {info}"));
 }
 
 #[cfg(test)]
@@ -406,7 +469,7 @@ mod tests {
             "--plugin-env e2e.E2E_EXTRA_ARGS=--ginkgo.flake-attempts=2",
         ]);
         assert_eq!(a.action.as_deref(), Some("run"));
-        assert_eq!(a.kubeconfig, Some(PathBuf::from("kc.yaml")));
+        assert_eq!(a.kube.kubeconfig, Some(PathBuf::from("kc.yaml")));
         assert_eq!(testcase_id(&a).ok(), Some("kaas-networking-check".into()));
         assert_eq!(a.result_dir, Some(PathBuf::from("subj/sono-results-0219")));
         assert_eq!(

@@ -3,16 +3,14 @@
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
-use jiff::civil::Date;
 use scs_conformance::evidence::results::{self, Limits};
 use scs_conformance::exit_codes::native as exit;
 use scs_conformance::reports::{self, ErrorRecord, OutDir};
-use scs_conformance::scs;
-use scs_conformance::scs::report::EvidenceTime;
+use scs_conformance::scs::report::ResultsReport;
 use scs_conformance::verdict::certify::{self, GivenFacts};
 use scs_conformance::version;
 
-use crate::args::{Definitions, NarrowArgs};
+use crate::args::{Definitions, FactArgs, NarrowArgs, StandardArgs};
 use crate::{Failure, context};
 
 /// Marks a `results/` folder as an extraction of ours, which a later run may replace; anything
@@ -20,29 +18,32 @@ use crate::{Failure, context};
 const RESULTS_MARKER: &str = ".scs-conformance-extraction";
 
 #[derive(clap::Args)]
-#[command(after_help = "Examples:\n  \
+#[command(
+    after_help = "Examples:\n  \
     scs-conformance verdict --standard scs-0219-v1 --results 202612030836_sonobuoy_1d04.tar.gz\n  \
-    scs-conformance verdict --standard scs-0201-v1 --cni cilium --results junit_01.xml.gz --subject my-cluster")]
+    scs-conformance verdict --standard scs-0201-v1 --cni cilium --results junit_01.xml.gz --subject my-cluster",
+    mut_arg("standard", |a| a.help(
+        "Scope, module or test case id (case-insensitive), e.g. scs-0219-v1, \
+         kaas-networking-check, scs-compatible-kaas"
+    )),
+    mut_arg("version", |a| a.help(
+        "Scope version (e.g. v1); needed only when a scope has several"
+    )),
+    mut_arg("cni", |a| a.help(
+        "The cluster's CNI (NAME or NAME@VERSION); default: detected from the results archive"
+    ))
+)]
 pub struct Args {
-    /// Scope, module or test case id (case-insensitive), e.g. scs-0219-v1, kaas-networking-check,
-    /// scs-compatible-kaas.
-    #[arg(long, value_name = "ID")]
-    standard: String,
-    /// Scope version (e.g. v1); needed only when a scope has several.
-    #[arg(long, value_name = "V")]
-    version: Option<String>,
+    #[command(flatten)]
+    standard: StandardArgs,
     /// Sonobuoy results tarball, extracted results directory, or e2e junit_01.xml(.gz).
     #[arg(long, value_name = "PATH")]
     results: PathBuf,
-    /// The cluster's CNI (NAME or NAME@VERSION); default: detected from the results archive.
-    #[arg(long, value_name = "NAME")]
-    cni: Option<String>,
+    #[command(flatten)]
+    facts: FactArgs,
     /// The cluster's Kubernetes version; default: serverversion.json of the results archive.
     #[arg(long, value_name = "X.Y.Z")]
     k8s_version: Option<String>,
-    /// Judge waiver expiry as of this date (YYYY-MM-DD) instead of today.
-    #[arg(long, value_name = "DATE")]
-    date: Option<Date>,
     /// Output directory for verdict.json, junit.xml, summary.md, report.html and extracted results.
     #[arg(long, value_name = "DIR", default_value = "scs-results")]
     out: PathBuf,
@@ -91,11 +92,9 @@ fn evaluate(defs: &Definitions, args: &Args, out: &OutDir) -> Result<(u8, String
     let catalog = args
         .narrow
         .apply(context::catalog(defs)?, args.report.subject.as_deref())?;
-    let target = catalog
-        .resolve(&args.standard, args.version.as_deref())
-        .map_err(Failure::input)?;
+    let target = args.standard.resolve(&catalog)?;
     let waivers = context::waivers(defs, &catalog)?;
-    let cni_flag = context::cni(args.cni.as_deref())?;
+    let cni_flag = args.facts.cni()?;
     // Parsed here, so a typo is refused instead of silently changing which waivers apply.
     if let Some(v) = &args.k8s_version {
         version::kubernetes(v).map_err(|e| Failure::input(format!("--k8s-version: {e}")))?;
@@ -113,26 +112,21 @@ fn evaluate(defs: &Definitions, args: &Args, out: &OutDir) -> Result<(u8, String
         &waivers,
         &results,
         given,
-        context::today(args.date),
+        args.facts.today(),
     )
     .map_err(Failure::input)?;
     let mut extra = Vec::new();
-    if let Some(mut ctx) = args.report.context(args.version.as_deref()) {
-        // The report is dated by its evidence, not by when it was judged.
-        let age = EvidenceTime::of(&results)
-            .check(jiff::Timestamp::now(), args.allow_old_evidence)
-            .map_err(Failure::input)?;
-        ctx.checked_at = age.checked_at;
-        if let Some(w) = age.warning {
-            for m in &mut cert.modules {
-                for t in &mut m.testcases {
-                    t.warnings.push(w.clone());
-                }
-            }
-        }
+    if let Some(ctx) = args.report.context(args.standard.version.as_deref()) {
+        let request = ResultsReport {
+            results: &results,
+            now: jiff::Timestamp::now(),
+            allow_old_evidence: args.allow_old_evidence,
+        };
         extra.push((
             reports::REPORT_YAML,
-            scs::report::render(&cert, &catalog, &ctx).map_err(Failure::input)?,
+            request
+                .render(&mut cert, &catalog, ctx)
+                .map_err(Failure::input)?,
         ));
     }
     // Rendered before the set is written: a failure here leaves the ABORT record.

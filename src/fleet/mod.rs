@@ -31,9 +31,6 @@ use config::{Config, ConfigProblem, Subject};
 use scs_conformance::definitions::catalog::{Catalog, Lifetime, Target};
 use scs_conformance::verdict::{self, Verdict};
 
-/// Exit code when every verdict is PASS but a report could not be published.
-pub const EXIT_PUBLISH_FAILED: u8 = 5;
-
 /// The scope a job certifies: what the report's `spec` needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScopeInfo {
@@ -397,17 +394,13 @@ impl JobOutcome {
     }
 }
 
-/// The fleet's exit code: the verdict roll-up over every job (0 PASS, 1 FAIL, 3 ABORT,
-/// 4 MISSING); [`EXIT_PUBLISH_FAILED`] when all passed but a publish failed.
+/// The fleet's exit code (`exit_codes::native::for_fleet`): the verdict roll-up over every
+/// job, or 5 when all passed but a publish failed.
 pub fn exit_code(jobs: &[JobOutcome]) -> u8 {
-    let v = verdict::overall(jobs.iter().map(|j| j.verdict));
-    let code = scs_conformance::exit_codes::native::for_verdict(v);
-    let publish_failed = jobs.iter().any(|j| matches!(j.published, Some(Err(_))));
-    if code == scs_conformance::exit_codes::native::PASS && publish_failed {
-        EXIT_PUBLISH_FAILED
-    } else {
-        code
-    }
+    scs_conformance::exit_codes::native::for_fleet(
+        verdict::overall(jobs.iter().map(|j| j.verdict)),
+        jobs.iter().any(|j| matches!(j.published, Some(Err(_)))),
+    )
 }
 
 /// A file or directory name for a subject or scope: its name, with anything outside

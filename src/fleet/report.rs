@@ -4,83 +4,53 @@
 //! `info`/`warning`/`error`/`critical` lines. The fleet's `-o` file is these documents
 //! concatenated, as `scs-test-runner.py` concatenates its per-(scope, subject) reports.
 
-use std::fmt::Write as _;
-
 use jiff::civil::Date;
 
-use scs_conformance::scs::report::{timestamp, yaml_list, yaml_quote};
+use scs_conformance::scs::report::{Document, Invocation, SpecRef};
 
 use super::JobOutcome;
 
-/// Renders one job's document (starting with `---`, like SCS's `explicit_start=True`). Test
-/// cases that never started have no invocation (SCS: not run, no result); nor have reused ones
-/// (`--skip-fresh`): their result is in the earlier document that carried it, with that
-/// document's `checked_at`, and repeating it here would date it to this run and stretch its
-/// lifetime on the monitor.
+/// Renders one job's document (starting with `---`, like SCS's `explicit_start=True`) with the
+/// engine's report writer. Test cases that never started have no invocation (SCS: not run, no
+/// result); nor have reused ones (`--skip-fresh`): their result is in the earlier document that
+/// carried it, with that document's `checked_at`, and repeating it here would date it to this
+/// run and stretch its lifetime on the monitor.
 pub fn render(
     job: &JobOutcome,
     argv: &[String],
     sections: Option<&[String]>,
     reference_date: Date,
 ) -> String {
-    let mut y = String::new();
-    y.push_str("---\n");
-    y.push_str("spec:\n");
-    let _ = writeln!(y, "  uuid: {}", yaml_quote(&job.scope.uuid));
-    let _ = writeln!(y, "  name: {}", yaml_quote(&job.scope.name));
-    let _ = writeln!(y, "  url: {}", yaml_quote(&job.scope.url));
-    let _ = writeln!(y, "checked_at: {}", timestamp(&job.started));
-    let _ = writeln!(y, "reference_date: {}", reference_date.strftime("%Y-%m-%d"));
-    let _ = writeln!(y, "subject: {}", yaml_quote(&job.subject));
-    y.push_str("run:\n");
-    let _ = writeln!(y, "  uuid: {}", yaml_quote(&job.run_uuid));
-    yaml_list(&mut y, 2, "argv", argv);
-    if job.mapping.is_empty() {
-        y.push_str("  assignment: {}\n");
-    } else {
-        y.push_str("  assignment:\n");
-        for (k, v) in &job.mapping {
-            let _ = writeln!(y, "    {}: {}", yaml_quote(k), yaml_quote(v));
-        }
+    Document {
+        spec: SpecRef {
+            uuid: &job.scope.uuid,
+            name: &job.scope.name,
+            url: &job.scope.url,
+        },
+        checked_at: &job.started,
+        reference_date,
+        subject: &job.subject,
+        run_uuid: &job.run_uuid,
+        argv,
+        assignment: &job.mapping,
+        sections,
+        forced_version: None,
+        forced_tests: None,
+        invocations: job
+            .testcases
+            .iter()
+            .filter(|t| !t.cmd.is_empty())
+            .map(|t| Invocation {
+                id: uuid::Uuid::new_v4().to_string(),
+                cmd: t.cmd.clone(),
+                results: t.result.map(|v| (t.id.clone(), v)).into_iter().collect(),
+                rc: t.rc.unwrap_or(-1),
+                stdout: t.stdout.clone(),
+                stderr: t.stderr.clone(),
+            })
+            .collect(),
     }
-    match sections {
-        Some(s) => yaml_list(&mut y, 2, "sections", s),
-        None => y.push_str("  sections: null\n"),
-    }
-    y.push_str("  forced_version: null\n");
-    y.push_str("  forced_tests: null\n");
-    let ran: Vec<_> = job.testcases.iter().filter(|t| !t.cmd.is_empty()).collect();
-    if ran.is_empty() {
-        y.push_str("  invocations: {}\n");
-        return y;
-    }
-    y.push_str("  invocations:\n");
-    for t in ran {
-        let id = uuid::Uuid::new_v4().to_string();
-        let _ = writeln!(y, "    {}:", yaml_quote(&id));
-        let _ = writeln!(y, "      id: {}", yaml_quote(&id));
-        let _ = writeln!(y, "      cmd: {}", yaml_quote(&t.cmd));
-        match t.result {
-            Some(v) => {
-                y.push_str("      results:\n");
-                let _ = writeln!(y, "        {}: {v}", yaml_quote(&t.id));
-            }
-            None => y.push_str("      results: {}\n"),
-        }
-        let _ = writeln!(y, "      rc: {}", t.rc.unwrap_or(-1));
-        yaml_list(&mut y, 6, "stdout", &t.stdout);
-        yaml_list(&mut y, 6, "stderr", &t.stderr);
-        for signal in ["info", "warning", "error", "critical"] {
-            let n = t
-                .stdout
-                .iter()
-                .chain(&t.stderr)
-                .filter(|l| l.to_lowercase().starts_with(signal))
-                .count();
-            let _ = writeln!(y, "      {signal}: {n}");
-        }
-    }
-    y
+    .render()
 }
 
 #[cfg(test)]
@@ -167,7 +137,7 @@ mod tests {
             entry: crate::fleet::reuse::Entry {
                 id: "node-distribution-check".into(),
                 module: "scs-0214-v2".into(),
-                verdict: "PASS".into(),
+                verdict: Verdict::Pass,
                 result: Some(1),
                 reason: String::new(),
                 checked_at: "2026-11-30T03:00:00Z".parse().unwrap(),

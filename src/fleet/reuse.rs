@@ -67,8 +67,8 @@ pub struct RecordScope {
 pub struct Entry {
     pub id: String,
     pub module: String,
-    /// `PASS`, `FAIL` or `ABORT`.
-    pub verdict: String,
+    /// `PASS`, `FAIL` or `ABORT` (as verdict.json spells it).
+    pub verdict: Verdict,
     /// The value in the report's `results` (1, -1, 0), if any.
     pub result: Option<i8>,
     pub reason: String,
@@ -81,18 +81,6 @@ pub struct Entry {
     pub report_uuid: String,
     /// Whether that document was published (stored or already stored on the monitor).
     pub published: bool,
-}
-
-impl Entry {
-    pub fn verdict(&self) -> Option<Verdict> {
-        match self.verdict.as_str() {
-            "PASS" => Some(Verdict::Pass),
-            "FAIL" => Some(Verdict::Fail),
-            "ABORT" => Some(Verdict::Abort),
-            "MISSING" => Some(Verdict::Missing),
-            _ => None,
-        }
-    }
 }
 
 /// Reads a (scope, subject)'s record; the error says why there is none to use.
@@ -188,12 +176,12 @@ pub fn decide(
             entry.module, tc.module
         ));
     }
-    match entry.verdict() {
-        Some(Verdict::Pass | Verdict::Fail) => {}
-        _ => {
+    match entry.verdict {
+        Verdict::Pass | Verdict::Fail => {}
+        Verdict::Abort | Verdict::Missing => {
             return Decision::Run(format!(
                 "the last result was {}, which is never reused",
-                entry.verdict
+                entry.verdict.as_str()
             ));
         }
     }
@@ -219,7 +207,7 @@ pub fn decide(
     if policy.now >= expires {
         return Decision::Run(format!(
             "the last result ({} of {}) expired at {expires} (lifetime {})",
-            entry.verdict,
+            entry.verdict.as_str(),
             entry.checked_at,
             tc.lifetime.as_str()
         ));
@@ -227,7 +215,7 @@ pub fn decide(
     if policy.now + margin >= expires {
         return Decision::Run(format!(
             "the last result ({} of {}) expires at {expires} (lifetime {}), within the margin of {}",
-            entry.verdict,
+            entry.verdict.as_str(),
             entry.checked_at,
             tc.lifetime.as_str(),
             super::human(policy.margin)
@@ -267,7 +255,7 @@ pub fn next_record(job: &JobOutcome, previous: Option<&Record>) -> Record {
             Some(Entry {
                 id: t.id.clone(),
                 module: t.module.clone(),
-                verdict: t.verdict.as_str().to_string(),
+                verdict: t.verdict,
                 result: t.result,
                 reason: t.reason.clone(),
                 // Whole seconds, as the report's checked_at.
@@ -342,7 +330,7 @@ mod tests {
         Entry {
             id: "kaas-networking-check".into(),
             module: "scs-0219-v1".into(),
-            verdict: verdict.into(),
+            verdict: serde_json::from_value(serde_json::json!(verdict)).unwrap(),
             result: Some(1),
             reason: String::new(),
             checked_at: checked(),

@@ -170,7 +170,7 @@ fn skipped(t: &TestcaseSpec, dir: &Path, reason: &str) -> TestcaseOutcome {
 
 /// A fresh last result, carried into this run instead of running the test case.
 fn reused(t: &TestcaseSpec, dir: &Path, reused: Reused) -> TestcaseOutcome {
-    let verdict = reused.entry.verdict().unwrap_or(Verdict::Abort);
+    let verdict = reused.entry.verdict;
     TestcaseOutcome {
         verdict,
         reason: reused.entry.reason.clone(),
@@ -225,7 +225,7 @@ async fn run_job(
                     eprintln!(
                         "fleet: {name}: {}: {} reused (checked at {}, valid until {})",
                         tc.id,
-                        entry.verdict,
+                        entry.verdict.as_str(),
                         entry.checked_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
                         expires.strftime("%Y-%m-%d %H:%M:%S UTC")
                     );

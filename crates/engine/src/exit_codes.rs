@@ -25,6 +25,8 @@ pub mod native {
     pub const ABORT: u8 = 3;
     /// The verdict is MISSING: a required test case was not evaluated.
     pub const MISSING: u8 = 4;
+    /// `fleet` only: every verdict is PASS, but a report could not be published.
+    pub const PUBLISH_FAILED: u8 = 5;
 
     /// The process exit code for a verdict.
     pub fn for_verdict(v: Verdict) -> u8 {
@@ -35,13 +37,22 @@ pub mod native {
             Verdict::Missing => MISSING,
         }
     }
+
+    /// The exit code of `fleet`: that of the roll-up of every job's verdict, or
+    /// [`PUBLISH_FAILED`] when all passed but a report could not be published.
+    pub fn for_fleet(overall: Verdict, publish_failed: bool) -> u8 {
+        match for_verdict(overall) {
+            PASS if publish_failed => PUBLISH_FAILED,
+            code => code,
+        }
+    }
 }
 
 /// SCS's check-script protocol (`scs-check`): the exit codes of the script a test case replaces.
 pub mod scs_check {
     use super::Verdict;
-    use crate::definitions::catalog::NativeCheck;
-    use crate::scs::protocol::{VERSION_POLICY_TESTCASE, protocol_verdict};
+    use crate::definitions::catalog::{Check, NativeCheck};
+    use crate::scs::protocol::protocol_verdict;
     use crate::verdict::CheckInfo;
     use crate::verdict::certify::Certification;
 
@@ -80,13 +91,11 @@ pub mod scs_check {
             }
         }
 
-        /// The script of a test case known only by its id (case-insensitive): for an error
-        /// before the definitions could be read.
-        pub fn for_testcase_id(id: &str) -> Self {
-            if id.eq_ignore_ascii_case(VERSION_POLICY_TESTCASE) {
-                Script::VersionPolicy
-            } else {
-                Script::SonobuoyHandler
+        /// The script of a test case, by its definition's check.
+        pub fn for_check(check: &Check) -> Self {
+            match check {
+                Check::Native(NativeCheck::VersionPolicy) => Script::VersionPolicy,
+                Check::Native(_) | Check::E2e(_) => Script::SonobuoyHandler,
             }
         }
 
@@ -149,14 +158,27 @@ mod tests {
 
     #[test]
     fn scs_check_codes_follow_the_replaced_script() {
-        let handler = Script::for_testcase_id("kaas-networking-check");
+        let catalog =
+            crate::definitions::catalog::Catalog::load(&crate::definitions::builtin::standards())
+                .unwrap();
+        let script = |id: &str| Script::for_check(&catalog.testcase(id).unwrap().1.check);
+        let handler = script("kaas-networking-check");
         assert_eq!(handler.exit_code(Verdict::Pass), 0);
         assert_eq!(handler.exit_code(Verdict::Fail), 3);
         assert_eq!(handler.exit_code(Verdict::Abort), 112);
         assert_eq!(handler.exit_code(Verdict::Missing), 112);
-        let policy = Script::for_testcase_id("Version-Policy-Check");
+        assert_eq!(script("node-distribution-check"), Script::SonobuoyHandler);
+        let policy = script("Version-Policy-Check");
         assert_eq!(policy, Script::VersionPolicy);
         assert_eq!(policy.exit_code(Verdict::Fail), 0);
         assert_eq!(policy.exit_code(Verdict::Abort), 1);
+    }
+
+    #[test]
+    fn fleet_code_is_the_roll_up_or_publish_failed() {
+        assert_eq!(native::for_fleet(Verdict::Pass, false), 0);
+        assert_eq!(native::for_fleet(Verdict::Pass, true), 5);
+        assert_eq!(native::for_fleet(Verdict::Fail, true), 1);
+        assert_eq!(native::for_fleet(Verdict::Abort, false), 3);
     }
 }

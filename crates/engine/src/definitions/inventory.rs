@@ -126,6 +126,53 @@ impl Inventory {
 
 pub use crate::version::minor_of;
 
+/// Where a live run on a server of some version takes the spec list its plan needs, when none is
+/// given: the built-in inventory of the server's minor, or, for a version without one, the
+/// cluster's own conformance image, asked before anything is launched (`run`'s
+/// `InventoryChoice::Auto`). What `plan` and a dry run show follows the same choice.
+#[derive(Debug, Clone)]
+pub enum PlanningInventory {
+    Builtin(Inventory),
+    /// No built-in inventory for this version: the run asks the cluster's conformance image for
+    /// its spec list; only when that fails are `[Serial]` specs selected by the Ginkgo label.
+    AskCluster {
+        server_version: String,
+    },
+}
+
+impl PlanningInventory {
+    /// The choice for a server of `server_version`.
+    pub fn for_server(server_version: &str) -> PlanningInventory {
+        match Inventory::builtin(server_version) {
+            Ok(inv) => PlanningInventory::Builtin(inv),
+            Err(_) => PlanningInventory::AskCluster {
+                server_version: server_version.to_string(),
+            },
+        }
+    }
+
+    /// The inventory known before the run (none when the cluster is to be asked).
+    pub fn known(&self) -> Option<&Inventory> {
+        match self {
+            PlanningInventory::Builtin(inv) => Some(inv),
+            PlanningInventory::AskCluster { .. } => None,
+        }
+    }
+
+    /// What a plan made before the run has to say about its spec list, if anything.
+    pub fn note(&self) -> Option<String> {
+        match self {
+            PlanningInventory::Builtin(_) => None,
+            PlanningInventory::AskCluster { server_version } => Some(format!(
+                "Kubernetes {server_version} has no built-in inventory: the run first asks the \
+                 cluster's conformance image for its spec list and plans with it; only if that \
+                 fails are [Serial] specs selected by the Ginkgo label Serial, as in the plan \
+                 shown here"
+            )),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -97,6 +97,37 @@ pub struct ClusterContext {
     pub today: Date,
 }
 
+impl ClusterContext {
+    /// The context from versions a user gave (`--k8s-version`) or evidence recorded
+    /// (`serverversion.json`): a Kubernetes version that does not parse is refused, since read
+    /// as "unknown" it would silently change which waivers apply.
+    pub fn new(
+        cni: Cni,
+        kubernetes: Option<&str>,
+        today: Date,
+    ) -> Result<ClusterContext, crate::version::VersionError> {
+        Ok(ClusterContext {
+            cni,
+            kubernetes: kubernetes
+                .map(crate::version::kubernetes)
+                .transpose()?
+                .map(|v| v.0),
+            today,
+        })
+    }
+
+    /// The context of a live cluster: its API server's gitVersion (`v1.35.4+k3s1`), read
+    /// leniently; one that is no version (or none) is unknown, so no version-scoped waiver
+    /// applies.
+    pub fn of_server(cni: Cni, server_version: Option<&str>, today: Date) -> ClusterContext {
+        ClusterContext {
+            cni,
+            kubernetes: server_version.and_then(parse_version),
+            today,
+        }
+    }
+}
+
 impl Waiver {
     /// Whether the waiver names this test. Matches the name as reported and its canonical
     /// spacing, so a pattern written for one Kubernetes minor keeps matching the next.

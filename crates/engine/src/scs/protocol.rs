@@ -213,10 +213,25 @@ pub struct SonobuoyArgs {
     pub unknown: Vec<String>,
 }
 
+/// Why the `-a` arguments (Sonobuoy's command line) could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SonobuoyArgsError {
+    #[error("no closing quotation in {0:?}")]
+    NoClosingQuotation(String),
+    #[error("no escaped character in {0:?}")]
+    NoEscapedCharacter(String),
+    #[error("Sonobuoy argument {0} needs a value")]
+    MissingValue(String),
+    #[error("--plugin-env {0:?}: expected PLUGIN.KEY=VALUE")]
+    PluginEnv(String),
+    #[error("--timeout {0:?}: expected a number of seconds")]
+    Timeout(String),
+}
+
 /// Splits one `-a` value like Python's `shlex.split` (POSIX mode): whitespace separates words,
 /// single quotes are literal, double quotes allow `\"`, `\\`, `\$` and `` \` ``, a backslash
 /// outside quotes escapes the next character.
-pub fn shell_split(s: &str) -> Result<Vec<String>, String> {
+pub fn shell_split(s: &str) -> Result<Vec<String>, SonobuoyArgsError> {
     let mut words = Vec::new();
     let mut word = String::new();
     let mut in_word = false;
@@ -235,7 +250,7 @@ pub fn shell_split(s: &str) -> Result<Vec<String>, String> {
                     match chars.next() {
                         Some('\'') => break,
                         Some(c) => word.push(c),
-                        None => return Err(format!("no closing quotation in {s:?}")),
+                        None => return Err(SonobuoyArgsError::NoClosingQuotation(s.to_string())),
                     }
                 }
             }
@@ -251,10 +266,12 @@ pub fn shell_split(s: &str) -> Result<Vec<String>, String> {
                                 word.push('\\');
                                 word.push(c);
                             }
-                            None => return Err(format!("no closing quotation in {s:?}")),
+                            None => {
+                                return Err(SonobuoyArgsError::NoClosingQuotation(s.to_string()));
+                            }
                         },
                         Some(c) => word.push(c),
-                        None => return Err(format!("no closing quotation in {s:?}")),
+                        None => return Err(SonobuoyArgsError::NoClosingQuotation(s.to_string())),
                     }
                 }
             }
@@ -263,7 +280,7 @@ pub fn shell_split(s: &str) -> Result<Vec<String>, String> {
                 match chars.next() {
                     Some('\n') => {}
                     Some(c) => word.push(c),
-                    None => return Err(format!("no escaped character in {s:?}")),
+                    None => return Err(SonobuoyArgsError::NoEscapedCharacter(s.to_string())),
                 }
             }
             c => {
@@ -280,7 +297,7 @@ pub fn shell_split(s: &str) -> Result<Vec<String>, String> {
 
 impl SonobuoyArgs {
     /// Interprets the `-a` values (each split like `shlex.split`, as the handler does).
-    pub fn parse(values: &[String]) -> Result<Self, String> {
+    pub fn parse(values: &[String]) -> Result<Self, SonobuoyArgsError> {
         let mut tokens = Vec::new();
         for v in values {
             tokens.extend(shell_split(v)?);
@@ -313,7 +330,7 @@ impl SonobuoyArgs {
                         i += 1;
                         tokens[i - 1].clone()
                     }
-                    None => return Err(format!("Sonobuoy argument {flag} needs a value")),
+                    None => return Err(SonobuoyArgsError::MissingValue(flag)),
                 }
             } else {
                 String::new()
@@ -324,21 +341,20 @@ impl SonobuoyArgs {
                 "--mode" | "-m" => out.mode = Some(value),
                 "--e2e-parallel" => out.e2e_parallel = Some(value),
                 "--plugin-env" => {
-                    let (name, kv) = value.split_once('.').ok_or_else(|| {
-                        format!("--plugin-env {value:?}: expected PLUGIN.KEY=VALUE")
-                    })?;
-                    let (k, v) = kv.split_once('=').ok_or_else(|| {
-                        format!("--plugin-env {value:?}: expected PLUGIN.KEY=VALUE")
-                    })?;
+                    let bad = || SonobuoyArgsError::PluginEnv(value.clone());
+                    let (name, kv) = value.split_once('.').ok_or_else(bad)?;
+                    let (k, v) = kv.split_once('=').ok_or_else(bad)?;
                     out.plugin_env
                         .push((name.to_string(), k.to_string(), v.to_string()));
                 }
                 "--sonobuoy-image" => out.sonobuoy_image = Some(value),
                 "--kube-conformance-image" => out.conformance_image = Some(value),
                 "--timeout" => {
-                    out.timeout_seconds = Some(value.parse().map_err(|_| {
-                        format!("--timeout {value:?}: expected a number of seconds")
-                    })?)
+                    out.timeout_seconds = Some(
+                        value
+                            .parse()
+                            .map_err(|_| SonobuoyArgsError::Timeout(value.clone()))?,
+                    )
                 }
                 "--wait" => out.wait = true,
                 _ => out.unknown.push(tok.clone()),

@@ -272,18 +272,111 @@ fn utc_text(t: &DateTime) -> String {
     t.strftime("%Y-%m-%d %H:%M:%S%.f").to_string()
 }
 
-/// One invocation, in the report's key order.
+/// One invocation (one check process, as SCS's `create_report()` records it), in the report's
+/// key order.
 #[derive(Debug, Clone)]
-struct Invocation {
-    id: String,
-    cmd: String,
-    results: Vec<(String, i8)>,
-    rc: u8,
-    stdout: Vec<String>,
-    stderr: Vec<String>,
+pub struct Invocation {
+    /// A fresh uuid: the key and the `id` of the invocation.
+    pub id: String,
+    /// The command line.
+    pub cmd: String,
+    /// The results parsed from stdout: test case id and SCS value (1 pass, -1 fail, 0 abort).
+    pub results: Vec<(String, i8)>,
+    /// The exit code (`-1` when the process had none, e.g. killed by a signal).
+    pub rc: i32,
+    pub stdout: Vec<String>,
+    pub stderr: Vec<String>,
 }
 
-/// Renders the report YAML (one document, with `---` like SCS's `explicit_start=True`).
+/// The scope a report is about: what goes into `spec:`.
+#[derive(Debug, Clone, Copy)]
+pub struct SpecRef<'a> {
+    pub uuid: &'a str,
+    pub name: &'a str,
+    pub url: &'a str,
+}
+
+/// One report document in SCS's compliance-report format, as `scs-compliance-check.py` writes
+/// it. Both writers of report.yaml (this module's [`render`] for a certification, the fleet for
+/// its child processes) fill one of these and render it with [`Document::render`].
+#[derive(Debug, Clone)]
+pub struct Document<'a> {
+    pub spec: SpecRef<'a>,
+    pub checked_at: &'a DateTime,
+    pub reference_date: jiff::civil::Date,
+    pub subject: &'a str,
+    /// The run's uuid (`run.uuid`).
+    pub run_uuid: &'a str,
+    pub argv: &'a [String],
+    pub assignment: &'a BTreeMap<String, String>,
+    pub sections: Option<&'a [String]>,
+    pub forced_version: Option<&'a str>,
+    pub forced_tests: Option<&'a str>,
+    pub invocations: Vec<Invocation>,
+}
+
+impl Document<'_> {
+    /// The YAML text (one document, with `---` like SCS's `explicit_start=True`).
+    pub fn render(&self) -> String {
+        let mut y = String::new();
+        y.push_str("---\n");
+        y.push_str("spec:\n");
+        let _ = writeln!(y, "  uuid: {}", yaml_quote(self.spec.uuid));
+        let _ = writeln!(y, "  name: {}", yaml_quote(self.spec.name));
+        let _ = writeln!(y, "  url: {}", yaml_quote(self.spec.url));
+        let _ = writeln!(y, "checked_at: {}", timestamp(self.checked_at));
+        let _ = writeln!(
+            y,
+            "reference_date: {}",
+            self.reference_date.strftime("%Y-%m-%d")
+        );
+        let _ = writeln!(y, "subject: {}", yaml_quote(self.subject));
+        y.push_str("run:\n");
+        let _ = writeln!(y, "  uuid: {}", yaml_quote(self.run_uuid));
+        yaml_list(&mut y, 2, "argv", self.argv);
+        if self.assignment.is_empty() {
+            y.push_str("  assignment: {}\n");
+        } else {
+            y.push_str("  assignment:\n");
+            for (k, v) in self.assignment {
+                let _ = writeln!(y, "    {}: {}", yaml_quote(k), yaml_quote(v));
+            }
+        }
+        match self.sections {
+            Some(s) => yaml_list(&mut y, 2, "sections", s),
+            None => y.push_str("  sections: null\n"),
+        }
+        let _ = writeln!(y, "  forced_version: {}", opt(self.forced_version));
+        let _ = writeln!(y, "  forced_tests: {}", opt(self.forced_tests));
+        if self.invocations.is_empty() {
+            y.push_str("  invocations: {}\n");
+            return y;
+        }
+        y.push_str("  invocations:\n");
+        for inv in &self.invocations {
+            let _ = writeln!(y, "    {}:", yaml_quote(&inv.id));
+            let _ = writeln!(y, "      id: {}", yaml_quote(&inv.id));
+            let _ = writeln!(y, "      cmd: {}", yaml_quote(&inv.cmd));
+            if inv.results.is_empty() {
+                y.push_str("      results: {}\n");
+            } else {
+                y.push_str("      results:\n");
+                for (id, value) in &inv.results {
+                    let _ = writeln!(y, "        {}: {value}", yaml_quote(id));
+                }
+            }
+            let _ = writeln!(y, "      rc: {}", inv.rc);
+            yaml_list(&mut y, 6, "stdout", &inv.stdout);
+            yaml_list(&mut y, 6, "stderr", &inv.stderr);
+            for signal in ["info", "warning", "error", "critical"] {
+                let _ = writeln!(y, "      {signal}: {}", count_signal(inv, signal));
+            }
+        }
+        y
+    }
+}
+
+/// Renders the report YAML of a certification (one document, see [`Document`]).
 pub fn render(
     cert: &Certification,
     catalog: &Catalog,
@@ -307,76 +400,62 @@ pub fn render(
             scope: scope.id.clone(),
             field: "url",
         })?;
-
-    let invocations: Vec<Invocation> = cert
-        .testcases()
-        .filter(|tc| tc.verdict != Verdict::Missing)
-        .map(|tc| invocation(tc, &ctx.argv))
-        .collect();
-
-    let mut y = String::new();
-    y.push_str("---\n");
-    y.push_str("spec:\n");
-    let _ = writeln!(y, "  uuid: {}", yaml_quote(uuid));
-    let _ = writeln!(y, "  name: {}", yaml_quote(&scope.name));
-    let _ = writeln!(y, "  url: {}", yaml_quote(url));
-    let _ = writeln!(y, "checked_at: {}", timestamp(&ctx.checked_at));
-    let _ = writeln!(
-        y,
-        "reference_date: {}",
-        cert.reference_date.strftime("%Y-%m-%d")
-    );
-    let _ = writeln!(y, "subject: {}", yaml_quote(&ctx.subject));
-    y.push_str("run:\n");
-    let _ = writeln!(
-        y,
-        "  uuid: {}",
-        yaml_quote(&uuid::Uuid::new_v4().to_string())
-    );
-    yaml_list(&mut y, 2, "argv", &ctx.argv);
-    if ctx.assignment.is_empty() {
-        y.push_str("  assignment: {}\n");
-    } else {
-        y.push_str("  assignment:\n");
-        for (k, v) in &ctx.assignment {
-            let _ = writeln!(y, "    {}: {}", yaml_quote(k), yaml_quote(v));
-        }
+    let run_uuid = uuid::Uuid::new_v4().to_string();
+    Ok(Document {
+        spec: SpecRef {
+            uuid,
+            name: &scope.name,
+            url,
+        },
+        checked_at: &ctx.checked_at,
+        reference_date: cert.reference_date,
+        subject: &ctx.subject,
+        run_uuid: &run_uuid,
+        argv: &ctx.argv,
+        assignment: &ctx.assignment,
+        sections: ctx.sections.as_deref(),
+        forced_version: ctx.forced_version.as_deref(),
+        forced_tests: ctx.forced_tests.as_deref(),
+        invocations: cert
+            .testcases()
+            .filter(|tc| tc.verdict != Verdict::Missing)
+            .map(|tc| invocation(tc, &ctx.argv))
+            .collect(),
     }
-    match &ctx.sections {
-        Some(s) => yaml_list(&mut y, 2, "sections", s),
-        None => y.push_str("  sections: null\n"),
-    }
-    let _ = writeln!(
-        y,
-        "  forced_version: {}",
-        opt(ctx.forced_version.as_deref())
-    );
-    let _ = writeln!(y, "  forced_tests: {}", opt(ctx.forced_tests.as_deref()));
-    if invocations.is_empty() {
-        y.push_str("  invocations: {}\n");
-    } else {
-        y.push_str("  invocations:\n");
-        for inv in &invocations {
-            let _ = writeln!(y, "    {}:", yaml_quote(&inv.id));
-            let _ = writeln!(y, "      id: {}", yaml_quote(&inv.id));
-            let _ = writeln!(y, "      cmd: {}", yaml_quote(&inv.cmd));
-            if inv.results.is_empty() {
-                y.push_str("      results: {}\n");
-            } else {
-                y.push_str("      results:\n");
-                for (id, value) in &inv.results {
-                    let _ = writeln!(y, "        {}: {value}", yaml_quote(id));
+    .render())
+}
+
+/// A report.yaml of offline results (`verdict --subject`): dated by its evidence, not by when it
+/// was judged. Evidence older than [`MAX_EVIDENCE_AGE_DAYS`], undated or from the future is
+/// refused unless `allow_old_evidence`; then every test case of the certification carries the
+/// warning, so verdict.json, summary.md and the report say the same.
+#[derive(Debug, Clone, Copy)]
+pub struct ResultsReport<'a> {
+    pub results: &'a Results,
+    /// The moment the age is judged at.
+    pub now: Timestamp,
+    pub allow_old_evidence: bool,
+}
+
+impl ResultsReport<'_> {
+    /// Checks the evidence's age, marks `cert` when it is old (allowed), and renders the report.
+    pub fn render(
+        &self,
+        cert: &mut Certification,
+        catalog: &Catalog,
+        mut ctx: ReportContext,
+    ) -> Result<String, ScsReportError> {
+        let age = EvidenceTime::of(self.results).check(self.now, self.allow_old_evidence)?;
+        ctx.checked_at = age.checked_at;
+        if let Some(w) = age.warning {
+            for m in &mut cert.modules {
+                for t in &mut m.testcases {
+                    t.warnings.push(w.clone());
                 }
             }
-            let _ = writeln!(y, "      rc: {}", inv.rc);
-            yaml_list(&mut y, 6, "stdout", &inv.stdout);
-            yaml_list(&mut y, 6, "stderr", &inv.stderr);
-            for signal in ["info", "warning", "error", "critical"] {
-                let _ = writeln!(y, "      {signal}: {}", count_signal(inv, signal));
-            }
         }
+        render(cert, catalog, &ctx)
     }
-    Ok(y)
 }
 
 /// Renders the report and writes it atomically to `out_dir/report.yaml`; returns the path.
@@ -470,7 +549,7 @@ fn invocation(tc: &TestcaseVerdict, argv: &[String]) -> Invocation {
         id: uuid::Uuid::new_v4().to_string(),
         cmd: command_for(argv, &tc.id),
         results: vec![(tc.id.clone(), value)],
-        rc: crate::exit_codes::native::for_verdict(tc.verdict),
+        rc: i32::from(crate::exit_codes::native::for_verdict(tc.verdict)),
         stdout,
         stderr,
     }

@@ -46,11 +46,54 @@ pub struct PluginStatus {
     pub plugin: String,
     #[serde(default)]
     pub node: String,
-    pub status: String,
+    pub status: PluginState,
     #[serde(rename = "result-status", default)]
     pub result_status: String,
     #[serde(default)]
     pub progress: Option<Progress>,
+}
+
+/// One plugin's own state (`running`, `complete`, `failed`); any other spelling is kept as
+/// given, so the annotation reads and writes back unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(from = "String", into = "String")]
+pub enum PluginState {
+    Running,
+    Complete,
+    Failed,
+    Other(String),
+}
+
+impl From<String> for PluginState {
+    fn from(s: String) -> Self {
+        match s.as_str() {
+            "running" => PluginState::Running,
+            "complete" => PluginState::Complete,
+            "failed" => PluginState::Failed,
+            _ => PluginState::Other(s),
+        }
+    }
+}
+
+impl PluginState {
+    /// The state as the annotation spells it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            PluginState::Running => "running",
+            PluginState::Complete => "complete",
+            PluginState::Failed => "failed",
+            PluginState::Other(s) => s,
+        }
+    }
+}
+
+impl From<PluginState> for String {
+    fn from(s: PluginState) -> Self {
+        match s {
+            PluginState::Other(s) => s,
+            known => known.as_str().to_string(),
+        }
+    }
 }
 
 /// Progress the e2e binary reported (`total`, `completed` = passed specs, `failures` = names).
@@ -118,7 +161,7 @@ impl Status {
         self.plugins
             .iter()
             .flatten()
-            .filter(|p| p.status == "failed")
+            .filter(|p| p.status == PluginState::Failed)
             .map(|p| p.plugin.clone())
             .collect()
     }
