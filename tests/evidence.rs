@@ -175,6 +175,35 @@ fn a_spec_of_the_inventory_missing_from_the_report_is_not_run() {
         })
         .count();
     assert_eq!(absent, 46);
+
+    // Without a version there is no inventory: judged on what it lists, and every output says
+    // that completeness was not checked.
+    let run = verdict(&CILIUM_PASS, &path);
+    assert_eq!(run.code, 0, "{}", run.text);
+    assert!(
+        run.text.contains("completeness not checked"),
+        "{}",
+        run.text
+    );
+    let warnings = &run.testcase("kaas-networking-check")["warnings"];
+    assert!(
+        warnings.to_string().contains("completeness not checked"),
+        "{warnings}"
+    );
+
+    // For a release without a built-in inventory, its spec list is given instead.
+    let list = write(
+        dir.path(),
+        "v1.38-specs.txt",
+        gunzip("../../inventories/v1.33.txt.gz"),
+    );
+    let run = verdict(
+        &[&CILIUM_PASS[..], &["--inventory", list.to_str().unwrap()]].concat(),
+        &path,
+    );
+    assert_eq!(run.code, 3, "{}", run.text);
+    let reason = run.testcase("kaas-networking-check")["reason"].to_string();
+    assert!(reason.contains("v1.38-specs.txt"), "{reason}");
 }
 
 #[test]

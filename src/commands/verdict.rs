@@ -3,10 +3,12 @@
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
+use scs_conformance::definitions::inventory::Inventory;
 use scs_conformance::evidence::results::{self, Limits};
 use scs_conformance::exit_codes::native as exit;
 use scs_conformance::reports::{self, ErrorRecord, OutDir};
 use scs_conformance::scs::report::ResultsReport;
+use scs_conformance::verdict::SpecList;
 use scs_conformance::verdict::certify::{self, GivenFacts};
 use scs_conformance::version;
 
@@ -44,6 +46,11 @@ pub struct Args {
     /// The cluster's Kubernetes version; default: serverversion.json of the results archive.
     #[arg(long, value_name = "X.Y.Z")]
     k8s_version: Option<String>,
+    /// Check completeness against this e2e inventory (a spec list .txt/.txt.gz, e.g. from
+    /// `e2e.test --list-tests`, or any e2e JUnit of that release) instead of the built-in one of
+    /// the Kubernetes version; for versions without a built-in inventory.
+    #[arg(long, value_name = "FILE")]
+    inventory: Option<PathBuf>,
     /// Output directory for verdict.json, junit.xml, summary.md, report.html and extracted results.
     #[arg(long, value_name = "DIR", default_value = "scs-results")]
     out: PathBuf,
@@ -100,19 +107,24 @@ fn evaluate(defs: &Definitions, args: &Args, out: &OutDir) -> Result<(u8, String
         version::kubernetes(v).map_err(|e| Failure::input(format!("--k8s-version: {e}")))?;
     }
 
+    let inventory = match &args.inventory {
+        Some(path) => Some(Inventory::read(path).map_err(Failure::input)?),
+        None => None,
+    };
     let results = load_results(&args.results, out.path(), args.replace_results)?;
 
     let given = GivenFacts {
         cni: cni_flag,
         kubernetes_version: args.k8s_version.clone(),
     };
-    let mut cert = certify::certify_results(
+    let mut cert = certify::certify_results_against(
         &catalog,
         &target,
         &waivers,
         &results,
         given,
         args.facts.today(),
+        SpecList::from_option(inventory.as_ref()),
     )
     .map_err(Failure::input)?;
     let mut extra = Vec::new();

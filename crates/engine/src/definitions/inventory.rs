@@ -58,7 +58,9 @@ impl Inventory {
             path: name.clone(),
             source,
         })?;
-        Self::parse(&name, &raw)
+        let mut inventory = Self::parse(&name, &raw)?;
+        inventory.source = format!("inventory {name}");
+        Ok(inventory)
     }
 
     /// The built-in inventory for a Kubernetes minor (`1.33`, `v1.33` or `v1.33.3`).
