@@ -240,7 +240,9 @@ async fn run(
     } = *request;
     let started = Instant::now();
     let started_at = Timestamp::now();
-    let deadline = tokio::time::Instant::now() + opts.timeout;
+    let deadline = tokio::time::Instant::now()
+        .checked_add(opts.timeout)
+        .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(30 * 365 * 86400));
     let limit = opts.timeout;
     let stop: StopSignal<'_> = async move {
         tokio::select! {

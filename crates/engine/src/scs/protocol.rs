@@ -278,6 +278,30 @@ pub fn shell_split(s: &str) -> Result<Vec<String>, String> {
     Ok(words)
 }
 
+/// The longest Sonobuoy `--timeout` taken through `-a`, in seconds: a year, the bound of the
+/// tool's own `--timeout` (longer would overflow the deadline's clock arithmetic).
+pub const MAX_SONOBUOY_TIMEOUT_SECONDS: u64 = 365 * 24 * 3600;
+
+/// Sonobuoy's `--timeout` value: whole seconds, at most [`MAX_SONOBUOY_TIMEOUT_SECONDS`].
+fn sonobuoy_timeout(value: &str) -> Result<u64, String> {
+    let too_long = || {
+        format!(
+            "--timeout {value:?}: too long (at most {MAX_SONOBUOY_TIMEOUT_SECONDS} seconds, a year)"
+        )
+    };
+    let digits = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
+    let seconds: u64 = match value.parse() {
+        Ok(n) => n,
+        // All digits but not a u64: more than any bound.
+        Err(_) if digits => return Err(too_long()),
+        Err(_) => return Err(format!("--timeout {value:?}: expected a number of seconds")),
+    };
+    if seconds > MAX_SONOBUOY_TIMEOUT_SECONDS {
+        return Err(too_long());
+    }
+    Ok(seconds)
+}
+
 impl SonobuoyArgs {
     /// Interprets the `-a` values (each split like `shlex.split`, as the handler does).
     pub fn parse(values: &[String]) -> Result<Self, String> {
@@ -335,11 +359,7 @@ impl SonobuoyArgs {
                 }
                 "--sonobuoy-image" => out.sonobuoy_image = Some(value),
                 "--kube-conformance-image" => out.conformance_image = Some(value),
-                "--timeout" => {
-                    out.timeout_seconds = Some(value.parse().map_err(|_| {
-                        format!("--timeout {value:?}: expected a number of seconds")
-                    })?)
-                }
+                "--timeout" => out.timeout_seconds = Some(sonobuoy_timeout(&value)?),
                 "--wait" => out.wait = true,
                 _ => out.unknown.push(tok.clone()),
             }
@@ -530,6 +550,30 @@ mod tests {
     fn log_line_prefixes_every_line() {
         let l = LogLine::new(Level::Critical, "one\ntwo\x1b[0m");
         assert_eq!(l.to_string(), "critical: one\ncritical: two[0m");
+    }
+
+    #[test]
+    fn sonobuoy_timeout_is_bounded_like_the_tools_own() {
+        let parse = |v: &str| SonobuoyArgs::parse(&[format!("--timeout {v}")]);
+        assert_eq!(parse("3600").unwrap().timeout_seconds, Some(3600));
+        assert_eq!(
+            parse("31536000").unwrap().timeout_seconds,
+            Some(MAX_SONOBUOY_TIMEOUT_SECONDS)
+        );
+        for v in [
+            "31536001",
+            "9223372036854775807",
+            "18446744073709551615",
+            "99999999999999999999999",
+        ] {
+            let e = parse(v).unwrap_err();
+            assert!(e.contains("too long") && e.contains(v), "{v}: {e}");
+        }
+        assert!(
+            parse("soon")
+                .unwrap_err()
+                .contains("expected a number of seconds")
+        );
     }
 
     #[test]
