@@ -162,7 +162,19 @@ fn every_waived_failure_is_named_in_every_output() {
 
 /// The netpol Sonobuoy fixture with the failing JUnit and a second CNI's DaemonSet.
 fn two_cni_archive(dir: &Path) -> PathBuf {
-    let path = dir.join("two-cnis.tar.gz");
+    netpol_archive(
+        dir,
+        "two-cnis.tar.gz",
+        br#"[{"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "cilium", "namespace": "kube-system"},
+              "spec": {"template": {"spec": {"containers": [{"name": "cilium", "image": "quay.io/cilium/cilium:v1.17.6"}]}}}},
+             {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "calico-node", "namespace": "kube-system"},
+              "spec": {"template": {"spec": {"containers": [{"name": "calico-node", "image": "docker.io/calico/node:v3.29.1"}]}}}}]"#,
+    )
+}
+
+/// The netpol Sonobuoy archive (Kubernetes v1.33.3, the failing JUnit) with these DaemonSets.
+fn netpol_archive(dir: &Path, name: &str, daemonsets: &[u8]) -> PathBuf {
+    let path = dir.join(name);
     let mut builder = tar::Builder::new(GzEncoder::new(
         std::fs::File::create(&path).unwrap(),
         Compression::fast(),
@@ -181,10 +193,7 @@ fn two_cni_archive(dir: &Path) -> PathBuf {
     );
     add(
         "resources/ns/kube-system/apps_v1_daemonsets.json",
-        br#"[{"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "cilium", "namespace": "kube-system"},
-              "spec": {"template": {"spec": {"containers": [{"name": "cilium", "image": "quay.io/cilium/cilium:v1.17.6"}]}}}},
-             {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "calico-node", "namespace": "kube-system"},
-              "spec": {"template": {"spec": {"containers": [{"name": "calico-node", "image": "docker.io/calico/node:v3.29.1"}]}}}}]"#,
+        daemonsets,
     );
     let mut junit = Vec::new();
     std::io::Read::read_to_end(
@@ -258,6 +267,86 @@ fn two_cnis_select_no_cni_waivers_and_every_output_says_so() {
         "2026-11-25",
         "--results",
         archive.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+}
+
+/// A given fact may fill in what the evidence leaves unknown, never replace what it says: another
+/// Kubernetes minor would judge the archive against another release's inventory (PASS on 1 of
+/// 47 specs), another CNI would apply that CNI's waivers.
+#[test]
+fn given_facts_that_contradict_the_evidence_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let calico = netpol_archive(
+        dir.path(),
+        "calico.tar.gz",
+        br#"[{"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "calico-node", "namespace": "kube-system"},
+              "spec": {"template": {"spec": {"containers": [{"name": "calico-node", "image": "docker.io/calico/node:v3.29.1"}]}}}}]"#,
+    );
+    let calico = calico.to_str().unwrap();
+    for (flag, value, found) in [
+        ("--k8s-version", "1.38", "v1.33.3"),
+        ("--k8s-version", "1.30", "v1.33.3"),
+        ("--k8s-version", "0.0", "v1.33.3"),
+        ("--k8s-version", "v2.33.3", "v1.33.3"),
+        ("--cni", "cilium", "calico@3.29.1"),
+        ("--cni", "calico@3.28", "calico@3.29.1"),
+    ] {
+        let r = run(&[
+            "verdict",
+            "--standard",
+            "scs-0219-v1",
+            "--date",
+            "2026-11-25",
+            "--results",
+            calico,
+            flag,
+            value,
+        ]);
+        assert_eq!(r.code, 2, "{flag} {value}: {}{}", r.stdout, r.stderr);
+        assert!(
+            r.stderr.contains(&format!("{flag} {value} contradicts"))
+                && r.stderr.contains(found)
+                && r.stderr.contains("calico.tar.gz"),
+            "{flag} {value}: {}",
+            r.stderr
+        );
+        assert!(
+            r.file("verdict.json").is_none(),
+            "no verdict for {flag} {value}"
+        );
+    }
+    // Agreeing facts, and a CNI the evidence leaves unknown, are taken.
+    for (flag, value) in [
+        ("--k8s-version", "1.33"),
+        ("--k8s-version", "v1.33.4"),
+        ("--cni", "calico"),
+        ("--cni", "calico@3.29"),
+    ] {
+        let r = run(&[
+            "verdict",
+            "--standard",
+            "scs-0219-v1",
+            "--date",
+            "2026-11-25",
+            "--results",
+            calico,
+            flag,
+            value,
+        ]);
+        assert_eq!(r.code, 1, "{flag} {value}: {}{}", r.stdout, r.stderr);
+    }
+    let two = two_cni_archive(dir.path());
+    let r = run(&[
+        "verdict",
+        "--standard",
+        "scs-0219-v1",
+        "--date",
+        "2026-11-25",
+        "--cni",
+        "cilium",
+        "--results",
+        two.to_str().unwrap(),
     ]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
 }

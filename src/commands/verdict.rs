@@ -34,10 +34,12 @@ pub struct Args {
     /// Sonobuoy results tarball, extracted results directory, or e2e junit_01.xml(.gz).
     #[arg(long, value_name = "PATH")]
     results: PathBuf,
-    /// The cluster's CNI (NAME or NAME@VERSION); default: detected from the results archive.
+    /// The cluster's CNI (NAME or NAME@VERSION); default: detected from the results archive,
+    /// which it may not contradict (only an undetected or ambiguous CNI can be named).
     #[arg(long, value_name = "NAME")]
     cni: Option<String>,
-    /// The cluster's Kubernetes version; default: serverversion.json of the results archive.
+    /// The cluster's Kubernetes version; default: serverversion.json of the results archive,
+    /// which it may not contradict (another minor is refused).
     #[arg(long, value_name = "X.Y.Z")]
     k8s_version: Option<String>,
     /// Judge waiver expiry as of this date (YYYY-MM-DD) instead of today.
@@ -102,6 +104,8 @@ fn evaluate(defs: &Definitions, args: &Args, out: &OutDir) -> Result<(u8, String
     }
 
     let results = load_results(&args.results, out.path(), args.replace_results)?;
+    results::check_given_facts(&results, cni_flag.as_ref(), args.k8s_version.as_deref())
+        .map_err(Failure::input)?;
 
     let given = GivenFacts {
         cni: cni_flag,
