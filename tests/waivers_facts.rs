@@ -429,3 +429,77 @@ fn version_arguments_are_parsed_or_refused() {
     assert_eq!(waivers.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&waivers.stderr).contains("invalid Kubernetes version"));
 }
+
+/// A waiver date before the evidence's own date revives waivers that had expired when the tests
+/// ran: refused for a report, warned about otherwise.
+#[test]
+fn a_waiver_date_before_the_evidence_is_refused_for_a_report_and_warned_about() {
+    let results = fixture(IPBLOCK_FAILED);
+    let results = results.to_str().unwrap();
+    // The fixture's e2e results are from 2025-07-31.
+    let r = run(&[
+        "verdict",
+        "--standard",
+        "scs-0219-v1",
+        "--cni",
+        "cilium",
+        "--date",
+        "2025-07-01",
+        "--results",
+        results,
+        "--subject",
+        "c",
+        "--allow-old-evidence",
+    ]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("--date 2025-07-01 is earlier than the evidence (produced 2025-07-31)"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.file("report.yaml").is_none());
+    assert!(r.file("verdict.json").is_none());
+    let r = run(&[
+        "verdict",
+        "--standard",
+        "scs-0219-v1",
+        "--cni",
+        "cilium",
+        "--date",
+        "2025-07-01",
+        "--results",
+        results,
+    ]);
+    assert_ne!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    let warning =
+        "waivers judged as of --date 2025-07-01, earlier than the evidence (produced 2025-07-31)";
+    assert!(r.stdout.contains(warning), "{}", r.stdout);
+    let summary = r.file("summary.md").unwrap();
+    assert!(
+        summary.contains("2025-07-01, earlier than the evidence \\(produced 2025-07-31\\)"),
+        "{summary}"
+    );
+    // The evidence's own date or later: no warning, and a report may be written.
+    let r = run(&[
+        "verdict",
+        "--standard",
+        "scs-0219-v1",
+        "--cni",
+        "cilium",
+        "--date",
+        "2025-07-31",
+        "--results",
+        results,
+        "--subject",
+        "c",
+        "--allow-old-evidence",
+    ]);
+    assert_ne!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        !r.stdout.contains("earlier than the evidence"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.file("report.yaml").is_some());
+}

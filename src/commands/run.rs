@@ -443,8 +443,14 @@ fn certify_and_write(
         .map_err(Failure::input)?;
     let waivers = context::waivers(defs, &catalog)?;
     let report_ctx = live_args.report.context(args.version.as_deref());
+    // The evidence of a run is produced today.
+    let date_warning = context::waiver_date(
+        live_args.date,
+        Some(context::today(None)),
+        report_ctx.is_some(),
+    )?;
     let opts = live_args.options()?;
-    let cert = live
+    let mut cert = live
         .certify(
             &live_args.cluster.kube,
             &catalog,
@@ -454,6 +460,11 @@ fn certify_and_write(
             Style::Terminal,
         )
         .map_err(Failure::input)?;
+    if let Some(w) = date_warning {
+        for t in cert.modules.iter_mut().flat_map(|m| m.testcases.iter_mut()) {
+            t.warnings.push(w.clone());
+        }
+    }
     let mut extra = Vec::new();
     if let Some(ctx) = report_ctx {
         extra.push((

@@ -107,6 +107,12 @@ fn evaluate(defs: &Definitions, args: &Args, out: &OutDir) -> Result<(u8, String
     results::check_given_facts(&results, cni_flag.as_ref(), args.k8s_version.as_deref())
         .map_err(Failure::input)?;
 
+    let evidence_date = args
+        .date
+        .and_then(|_| EvidenceTime::of(&results).produced)
+        .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).date());
+    let date_warning =
+        context::waiver_date(args.date, evidence_date, args.report.subject.is_some())?;
     let given = GivenFacts {
         cni: cni_flag,
         kubernetes_version: args.k8s_version.clone(),
@@ -120,6 +126,11 @@ fn evaluate(defs: &Definitions, args: &Args, out: &OutDir) -> Result<(u8, String
         context::today(args.date),
     )
     .map_err(Failure::input)?;
+    if let Some(w) = date_warning {
+        for t in cert.modules.iter_mut().flat_map(|m| m.testcases.iter_mut()) {
+            t.warnings.push(w.clone());
+        }
+    }
     let mut extra = Vec::new();
     if let Some(mut ctx) = args.report.context(args.version.as_deref()) {
         // The report is dated by its evidence, not by when it was judged.
