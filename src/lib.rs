@@ -245,7 +245,7 @@ pub fn main() -> ExitCode {
         Command::Standards => listing::standards(&cli.defs),
         Command::Waivers(args) => listing::waivers(&cli.defs, args),
         Command::Inventory(args) => listing::inventory(args),
-        Command::Publish(args) => Ok(publish::run_stdio(&args)),
+        Command::Publish(args) => publish::run_stdio_with(&cli.defs, &args),
         Command::ReleaseData(args) => Ok(release_data::run_stdio(&args)),
         Command::ScsCheck(args) => scs_check::run(&cli.defs, args),
         Command::Fleet(args) => fleet_cmd::run(&cli.defs, args),
