@@ -261,7 +261,13 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(f) => {
-            eprintln!("error: {}", f.message);
+            // Paths and values in messages come from users and evidence: shown, not executed.
+            let shown: Vec<_> = f
+                .message
+                .split('\n')
+                .map(scs_conformance::reports::escape::terminal)
+                .collect();
+            eprintln!("error: {}", shown.join("\n"));
             ExitCode::from(f.code)
         }
     }
