@@ -64,3 +64,30 @@ pub fn today(date: Option<Date>) -> Date {
             .date()
     })
 }
+
+/// Checks `--date` against the date of the evidence (`evidence`, UTC). A waiver date earlier
+/// than the evidence's revives waivers that had expired when the evidence was produced: refused
+/// for a report (`report`, i.e. `--subject`), else the warning returned goes into every output.
+pub fn waiver_date(
+    date: Option<Date>,
+    evidence: Option<Date>,
+    report: bool,
+) -> Result<Option<String>, Failure> {
+    let (Some(date), Some(evidence)) = (date, evidence) else {
+        return Ok(None);
+    };
+    if date >= evidence {
+        return Ok(None);
+    }
+    if report {
+        return Err(Failure::input(format!(
+            "--date {date} is earlier than the evidence (produced {evidence}): waivers would be \
+             judged as of a day before the tests ran, reviving expired ones; a report \
+             (--subject) needs --date {evidence} or later, or no --date"
+        )));
+    }
+    Ok(Some(format!(
+        "waivers judged as of --date {date}, earlier than the evidence (produced {evidence}): \
+         waivers that had expired by then may have applied"
+    )))
+}

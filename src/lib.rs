@@ -238,7 +238,7 @@ pub fn main() -> ExitCode {
         Command::Standards => listing::standards(&cli.defs),
         Command::Waivers(args) => listing::waivers(&cli.defs, args),
         Command::Inventory(args) => listing::inventory(args),
-        Command::Publish(args) => Ok(publish::run_stdio(&args)),
+        Command::Publish(args) => publish::run_stdio_with(&cli.defs, &args),
         Command::ReleaseData(args) => Ok(release_data::run_stdio(&args)),
         Command::ScsCheck(args) => scs_check::run(&cli.defs, args),
         Command::Fleet(args) => fleet_cmd::run(&cli.defs, args),
@@ -254,7 +254,13 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(f) => {
-            eprintln!("error: {}", f.message);
+            // Paths and values in messages come from users and evidence: shown, not executed.
+            let shown: Vec<_> = f
+                .message
+                .split('\n')
+                .map(scs_conformance::reports::escape::terminal)
+                .collect();
+            eprintln!("error: {}", shown.join("\n"));
             ExitCode::from(f.code)
         }
     }

@@ -153,7 +153,8 @@ pub enum LiveError {
     Rerun(RerunError),
 }
 
-/// Installs the handlers for Ctrl-C (SIGINT) and SIGTERM (CI cancellation) at once, so that a
+/// Installs the handlers for Ctrl-C (SIGINT), SIGTERM (CI cancellation) and SIGHUP (the terminal
+/// closed) at once, so that a
 /// signal at any later moment is seen, and returns a future that resolves on the first of them.
 /// Call it within a Tokio runtime. A handler that cannot be installed never resolves.
 pub fn interrupted() -> impl Future<Output = ()> + Send + 'static {
@@ -170,10 +171,14 @@ pub fn interrupted() -> impl Future<Output = ()> + Send + 'static {
         }
         let term = signal(SignalKind::terminate());
         let int = signal(SignalKind::interrupt());
+        // The terminal closed (an ssh session dropped): the same as SIGTERM, not death by 129
+        // with the run left on the cluster.
+        let hup = signal(SignalKind::hangup());
         async move {
             tokio::select! {
                 _ = recv(term) => {}
                 _ = recv(int) => {}
+                _ = recv(hup) => {}
             }
         }
     }

@@ -317,3 +317,27 @@ fn not_junit_xml_is_refused() {
     assert_eq!(code, 2);
     assert!(err.contains("not a JUnit report"), "{err}");
 }
+
+/// Control characters of a path (here an ESC starting a colour sequence) are shown in the error,
+/// not sent to the terminal raw.
+#[test]
+fn control_characters_of_paths_are_escaped_in_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("evil\u{1b}[31mred\u{7}.xml");
+    let out = dir.path().join("out");
+    let (code, text) = run(&[
+        "verdict",
+        "--standard",
+        "scs-0219-v1",
+        "--results",
+        results.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{7}'),
+        "{text:?}"
+    );
+    assert!(text.contains(r"evil\u{1b}[31mred\u{7}.xml"), "{text}");
+}

@@ -169,11 +169,12 @@ fn run_without_timeout_against_a_silent_tls_server_aborts_naming_it() {
 }
 
 #[test]
-fn sigterm_or_sigint_while_connecting_writes_an_abort_verdict() {
+fn sigterm_sigint_or_sighup_while_connecting_writes_an_abort_verdict() {
     let server = SilentServer::start();
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = server.kubeconfig(dir.path(), "http");
-    for signal in ["TERM", "INT"] {
+    // HUP: the terminal closed (an ssh session dropped); it exited 129 with no verdict.
+    for signal in ["TERM", "INT", "HUP"] {
         let out = dir.path().join(signal);
         let child = bin().args(run_args(&kubeconfig, &out)).spawn().unwrap();
         std::thread::sleep(Duration::from_secs(2));

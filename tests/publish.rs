@@ -90,14 +90,14 @@ run:
   invocations:
     {invocation}:
       id: {invocation}
-      cmd: scs-conformance scs-check -k kubeconfig.yaml cncf-k8s-conformance scs-0219-v1
+      cmd: scs-conformance scs-check -k kubeconfig.yaml cncf-k8s-conformance kaas-networking-check
       results:
         cncf-k8s-conformance: 1
-        scs-0219-v1: -1
+        kaas-networking-check: -1
       rc: 1
       stdout:
       - 'cncf-k8s-conformance: PASS'
-      - 'scs-0219-v1: FAIL'
+      - 'kaas-networking-check: FAIL'
       stderr:
       - 'ERROR: FAILED: [sig-network] NetworkPolicy should enforce egress policy'
       info: 2
@@ -292,7 +292,7 @@ fn signature_verifies_with_ssh_keygen_and_matches_its_armor() {
             "{name}: ssh-keygen -Y verify rejected our signature: {}",
             String::from_utf8_lossy(&good.stderr)
         );
-        let tampered = report.replace("scs-0219-v1: -1", "scs-0219-v1: 1");
+        let tampered = report.replace("kaas-networking-check: -1", "kaas-networking-check: 1");
         assert!(
             !verify(tampered.as_bytes()).status.success(),
             "{name}: tampered report verified"
@@ -430,7 +430,7 @@ fn tampered_report_gets_401_verification_failed() {
     let report = report_yaml(SUBJECT, &new_uuid());
     let key = publish::load_signing_key(&s.key).unwrap();
     let signature = publish::sign_report(report.as_bytes(), &key).unwrap();
-    let tampered = report.replace("scs-0219-v1: -1", "scs-0219-v1: 1");
+    let tampered = report.replace("kaas-networking-check: -1", "kaas-networking-check: 1");
     let body = publish::signed_body(&signature, tampered.as_bytes());
     let endpoint = publish::reports_endpoint(&s.monitor.base).unwrap();
     let result = publish::post_signed_report(
@@ -574,6 +574,79 @@ fn other_status_and_unreachable_monitor_are_clear_errors() {
         "{err}"
     );
     assert_eq!(cli::exit_code(&err), 2);
+}
+
+/// Reports with values the monitor would file wrongly are refused before signing (exit 2, naming
+/// the file and the key): an unparseable checked_at or reference_date, a spec.uuid of no known
+/// scope, results for test cases the scope does not have.
+#[test]
+fn reports_with_bad_values_are_refused_before_signing() {
+    let s = setup();
+    let run_uuid = new_uuid();
+    let good = report_yaml(SUBJECT, &run_uuid);
+    for (name, bad, expected) in [
+        (
+            "badts.yaml",
+            good.replace(
+                "checked_at: 2026-11-24 03:12:45.123456",
+                "checked_at: banana",
+            ),
+            "checked_at is \"banana\", not a date and time",
+        ),
+        (
+            "badref.yaml",
+            good.replace("reference_date: 2026-11-24", "reference_date: never"),
+            "reference_date is \"never\", not a date",
+        ),
+        (
+            "baduuid.yaml",
+            good.replace(
+                "uuid: 1fffebe6-fd4b-44d3-a36c-fc58b4bb0180",
+                "uuid: not-a-uuid",
+            ),
+            "spec.uuid \"not-a-uuid\" is not the uuid of a known scope",
+        ),
+        (
+            "badid.yaml",
+            good.replace("kaas-networking-check: -1", "no-such-check: -1"),
+            ".results.no-such-check: scope SCS-compatible KaaS has no test case \"no-such-check\"",
+        ),
+    ] {
+        assert_ne!(bad, good, "{name}");
+        let path = s.write_report(name, &bad);
+        let err = publish::publish(&s.options(&path)).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            matches!(err, PublishError::ReportInvalid { .. })
+                && text.contains(name)
+                && text.contains(expected),
+            "{name}: {text}"
+        );
+        assert_eq!(cli::exit_code(&err), 2, "{name}");
+        assert!(
+            s.monitor.stored(&run_uuid, "yaml").is_none(),
+            "{name} uploaded"
+        );
+    }
+    // Other date and time forms are fine.
+    for checked_at in [
+        "2026-11-24T03:12:45",
+        "2026-11-24T03:12:45Z",
+        "2026-11-24 03:12:45",
+    ] {
+        let path = s.write_report(
+            "ok.yaml",
+            &report_yaml(SUBJECT, &new_uuid()).replace(
+                "checked_at: 2026-11-24 03:12:45.123456",
+                &format!("checked_at: {checked_at}"),
+            ),
+        );
+        assert_eq!(
+            publish::publish(&s.options(&path)).unwrap(),
+            PublishOutcome::Stored,
+            "{checked_at}"
+        );
+    }
 }
 
 #[test]

@@ -312,6 +312,40 @@ fn bad_inputs_after_parsing_are_abort_like_the_handler() {
     assert_eq!(o.stdout, "");
 }
 
+/// Sonobuoy's `--timeout` seconds through `-a` are bounded like the tool's own `--timeout` (a
+/// year): a huge value is the handler's ABORT for a bad argument, not a panic (exit 101).
+#[test]
+fn huge_sonobuoy_timeout_is_refused_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let kc = unreachable_kubeconfig(dir.path());
+    for seconds in ["18446744073709551615", "9223372036854775807", "31536001"] {
+        let o = scs_check(
+            &[
+                "scs-check".into(),
+                "run".into(),
+                "-k".into(),
+                kc.display().to_string(),
+                "-r".into(),
+                dir.path().join("r").display().to_string(),
+                "-c".into(),
+                "kaas-networking-check".into(),
+                "-a".into(),
+                format!("--timeout {seconds}"),
+            ],
+            &[],
+        );
+        o.assert_protocol(&["kaas-networking-check: ABORT"]);
+        assert_eq!(o.code, 112, "{seconds}: {}", o.stderr);
+        assert!(
+            o.stderr.lines().any(|l| l.starts_with("critical: ")
+                && l.contains("too long")
+                && l.contains(seconds)),
+            "{seconds}: {}",
+            o.stderr
+        );
+    }
+}
+
 #[test]
 fn cncf_arguments_are_understood_and_superseded_with_warnings() {
     let dir = tempfile::tempdir().unwrap();

@@ -9,8 +9,12 @@ use std::time::Duration;
 
 use scs_conformance::exit_codes;
 use scs_conformance::scs::publish::{
-    BasicAuth, PublishError, PublishOptions, PublishOutcome, ReportFormat, publish, upload,
+    BasicAuth, KnownScope, PublishError, PublishOptions, PublishOutcome, ReportFormat,
+    known_scopes, publish, upload,
 };
+
+use crate::Failure;
+use crate::args::Definitions;
 
 /// Longest `--timeout`: an upload is one small POST.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
@@ -111,10 +115,36 @@ pub fn run_stdio(args: &PublishArgs) -> u8 {
     )
 }
 
+/// [`run_stdio`] that also accepts reports about the scopes of `--standards-dir` (the built-in
+/// scopes are always known).
+pub fn run_stdio_with(defs: &Definitions, args: &PublishArgs) -> Result<u8, Failure> {
+    let extra_scopes = match defs.standards_dir {
+        Some(_) => known_scopes(&crate::context::catalog(defs)?),
+        None => Vec::new(),
+    };
+    Ok(run_with_scopes(
+        args,
+        extra_scopes,
+        &mut std::io::stdout().lock(),
+        &mut std::io::stderr().lock(),
+    ))
+}
+
 /// [`run`] with explicit output streams; returns the exit code.
 pub fn run_with(args: &PublishArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    run_with_scopes(args, Vec::new(), out, err)
+}
+
+/// [`run_with`], also accepting reports about `extra_scopes`.
+fn run_with_scopes(
+    args: &PublishArgs,
+    extra_scopes: Vec<KnownScope>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
     let url = upload::display_url(&args.url);
-    match options(args).and_then(|opts| publish(&opts)) {
+    let opts = options(args).map(|o| PublishOptions { extra_scopes, ..o });
+    match opts.and_then(|opts| publish(&opts)) {
         Ok(PublishOutcome::Stored) => {
             let _ = writeln!(out, "published {} to {url}: stored", args.report.display());
             exit_codes::publish::OK
@@ -159,6 +189,7 @@ fn options(args: &PublishArgs) -> Result<PublishOptions, PublishError> {
         format: args.format.map(Into::into),
         // Also bounded here for library callers that build PublishArgs without clap.
         timeout: args.timeout.clamp(Duration::from_secs(1), MAX_TIMEOUT),
+        extra_scopes: Vec::new(),
     })
 }
 

@@ -446,8 +446,14 @@ fn certify_and_write(
     let target = args.standard.resolve(&catalog)?;
     let waivers = context::waivers(defs, &catalog)?;
     let report_ctx = live_args.report.context(args.standard.version.as_deref());
+    // The evidence of a run is produced today.
+    let date_warning = context::waiver_date(
+        live_args.facts.date,
+        Some(context::today(None)),
+        report_ctx.is_some(),
+    )?;
     let opts = live_args.options()?;
-    let cert = live
+    let mut cert = live
         .certify(
             &live_args.cluster.kube,
             &catalog,
@@ -457,6 +463,11 @@ fn certify_and_write(
             Style::Terminal,
         )
         .map_err(Failure::input)?;
+    if let Some(w) = date_warning {
+        for t in cert.modules.iter_mut().flat_map(|m| m.testcases.iter_mut()) {
+            t.warnings.push(w.clone());
+        }
+    }
     let mut extra = Vec::new();
     if let Some(ctx) = report_ctx {
         extra.push((

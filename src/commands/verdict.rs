@@ -7,7 +7,7 @@ use scs_conformance::definitions::inventory::Inventory;
 use scs_conformance::evidence::results::{self, Limits};
 use scs_conformance::exit_codes::native as exit;
 use scs_conformance::reports::{self, ErrorRecord, OutDir};
-use scs_conformance::scs::report::ResultsReport;
+use scs_conformance::scs::report::{EvidenceTime, ResultsReport};
 use scs_conformance::verdict::SpecList;
 use scs_conformance::verdict::certify::{self, GivenFacts};
 use scs_conformance::version;
@@ -32,7 +32,8 @@ const RESULTS_MARKER: &str = ".scs-conformance-extraction";
         "Scope version (e.g. v1); needed only when a scope has several"
     )),
     mut_arg("cni", |a| a.help(
-        "The cluster's CNI (NAME or NAME@VERSION); default: detected from the results archive"
+        "The cluster's CNI (NAME or NAME@VERSION); default: detected from the results archive, \
+         which it may not contradict (only an undetected or ambiguous CNI can be named)"
     ))
 )]
 pub struct Args {
@@ -43,7 +44,8 @@ pub struct Args {
     results: PathBuf,
     #[command(flatten)]
     facts: FactArgs,
-    /// The cluster's Kubernetes version; default: serverversion.json of the results archive.
+    /// The cluster's Kubernetes version; default: serverversion.json of the results archive,
+    /// which it may not contradict (another minor is refused).
     #[arg(long, value_name = "X.Y.Z")]
     k8s_version: Option<String>,
     /// Check completeness against this e2e inventory (a spec list .txt/.txt.gz, e.g. from
@@ -112,7 +114,19 @@ fn evaluate(defs: &Definitions, args: &Args, out: &OutDir) -> Result<(u8, String
         None => None,
     };
     let results = load_results(&args.results, out.path(), args.replace_results)?;
+    results::check_given_facts(&results, cni_flag.as_ref(), args.k8s_version.as_deref())
+        .map_err(Failure::input)?;
 
+    let evidence_date = args
+        .facts
+        .date
+        .and_then(|_| EvidenceTime::of(&results).produced)
+        .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).date());
+    let date_warning = context::waiver_date(
+        args.facts.date,
+        evidence_date,
+        args.report.subject.is_some(),
+    )?;
     let given = GivenFacts {
         cni: cni_flag,
         kubernetes_version: args.k8s_version.clone(),
@@ -127,6 +141,11 @@ fn evaluate(defs: &Definitions, args: &Args, out: &OutDir) -> Result<(u8, String
         SpecList::from_option(inventory.as_ref()),
     )
     .map_err(Failure::input)?;
+    if let Some(w) = date_warning {
+        for t in cert.modules.iter_mut().flat_map(|m| m.testcases.iter_mut()) {
+            t.warnings.push(w.clone());
+        }
+    }
     let mut extra = Vec::new();
     if let Some(ctx) = args.report.context(args.standard.version.as_deref()) {
         let request = ResultsReport {

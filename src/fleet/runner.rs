@@ -52,7 +52,7 @@ pub struct RunnerOptions {
 /// Interrupt level shared with every job: 0 none, 1 stop (SIGINT forwarded), 2 kill.
 pub type Cancel = watch::Receiver<u8>;
 
-/// Installs SIGINT and SIGTERM handlers (call within a Tokio runtime): the first signal sets the
+/// Installs SIGINT, SIGTERM and SIGHUP handlers (call within a Tokio runtime): the first signal sets the
 /// level to 1, the second to 2. A handler that cannot be installed is reported and ignored.
 pub fn forward_signals() -> (Cancel, watch::Sender<u8>) {
     let (tx, rx) = watch::channel(0u8);
@@ -62,8 +62,10 @@ pub fn forward_signals() -> (Cancel, watch::Sender<u8>) {
         use tokio::signal::unix::{SignalKind, signal};
         let int = signal(SignalKind::interrupt());
         let term = signal(SignalKind::terminate());
+        // The terminal closed: like SIGTERM.
+        let hup = signal(SignalKind::hangup());
         tokio::spawn(async move {
-            let (Ok(mut int), Ok(mut term)) = (int, term) else {
+            let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (int, term, hup) else {
                 eprintln!("fleet: warning: cannot install the signal handlers");
                 return;
             };
@@ -71,6 +73,7 @@ pub fn forward_signals() -> (Cancel, watch::Sender<u8>) {
                 tokio::select! {
                     _ = int.recv() => {}
                     _ = term.recv() => {}
+                    _ = hup.recv() => {}
                 }
                 if level == 1 {
                     eprintln!(

@@ -192,19 +192,73 @@ pub fn parse_version(text: &str) -> Option<semver::Version> {
     crate::version::parse("", text).ok().map(|v| v.0)
 }
 
-/// Why a test pattern is refused although it compiles: it would waive every test (or every test
-/// with a letter or digit in its name) instead of the tracked ones. SCS's `okToFail` validator
-/// refuses empty regexes for the same reason.
-fn too_wide(test: &Regex) -> Option<&'static str> {
+/// A test pattern that matches at least this share (in percent) of the specs of the largest
+/// built-in inventory is refused: it waives (nearly) everything, not the tracked problems.
+const TOO_WIDE_PERCENT: usize = 90;
+
+/// Its minor (`v1.36`) and its specs, each with its canonical spacing.
+type WidestInventory = (String, Vec<(String, String)>);
+
+/// The largest built-in inventory (by size; `widest_inventory_is_the_one_with_most_specs`
+/// checks that it also has the most specs), each spec with its canonical spacing, decoded once
+/// per process: only this one is decompressed, so loading waivers stays fast.
+fn widest_inventory() -> Option<&'static WidestInventory> {
+    static CACHE: std::sync::OnceLock<Option<WidestInventory>> = std::sync::OnceLock::new();
+    CACHE
+        .get_or_init(|| {
+            // A gzip member ends with its uncompressed size (mod 2^32).
+            let size = |bytes: &[u8]| {
+                bytes
+                    .last_chunk::<4>()
+                    .map_or(0, |b| u32::from_le_bytes(*b))
+            };
+            let (key, _) = crate::definitions::builtin::INVENTORIES
+                .iter()
+                .max_by_key(|(_, bytes)| size(bytes))?;
+            let inventory = crate::definitions::inventory::Inventory::builtin(key).ok()?;
+            let specs = inventory
+                .specs
+                .into_iter()
+                .map(|s| {
+                    let c = testname::canonical(&s);
+                    (s, c)
+                })
+                .collect();
+            Some((key.to_string(), specs))
+        })
+        .as_ref()
+}
+
+/// Why a test pattern is refused although it compiles: it would waive every test (it matches
+/// the empty string; SCS's `okToFail` validator refuses empty regexes for the same reason), or
+/// nearly every one: it matches at least [`TOO_WIDE_PERCENT`]% of the specs of the largest
+/// built-in inventory (as waivers match, on the name or its canonical spacing), whatever its
+/// shape (`.`, `..`, `[^x]`, `\[`, `e`, ` `, `\pL`).
+fn too_wide(test: &Regex) -> Option<String> {
     if test.is_match("") {
-        return Some("it matches the empty string, so it matches every test name");
+        return Some("it matches the empty string, so it matches every test name".into());
     }
-    // No waiver for a real problem matches all of these; `.`, `\w`, `\S`, `.+` do.
-    const PROBES: [&str; 3] = ["x", "7", "[sig-probe] scs-conformance probe"];
-    if PROBES.iter().all(|p| test.is_match(p)) {
-        return Some("it matches any single character, so it matches every test name");
+    let (key, specs) = widest_inventory()?;
+    let limit = specs.len() * TOO_WIDE_PERCENT / 100;
+    // Stops as soon as too many specs are missed to reach the limit: narrow patterns cost
+    // little.
+    let allowed_misses = specs.len() - limit;
+    let (mut matched, mut missed) = (0, 0);
+    for (name, canonical) in specs {
+        if test.is_match(name) || test.is_match(canonical) {
+            matched += 1;
+        } else {
+            missed += 1;
+            if missed > allowed_misses {
+                return None;
+            }
+        }
     }
-    None
+    Some(format!(
+        "it matches {matched} of the {} specs of the built-in inventory {key} (at least \
+         {TOO_WIDE_PERCENT}%), so it would waive nearly every test",
+        specs.len()
+    ))
 }
 
 /// Loads waiver files, checking their references against the catalog.
@@ -467,14 +521,38 @@ mod tests {
         ] {
             assert!(too_wide(&Regex::new(wide).unwrap()).is_some(), "{wide:?}");
         }
+        for wide in [
+            "..", "[^x]", r"\[", " ", "e", "[a-z]", r"\pL", "(?i)E", r"\]",
+        ] {
+            let why = too_wide(&Regex::new(wide).unwrap());
+            assert!(
+                why.as_deref()
+                    .is_some_and(|w| w.contains(" specs of the built-in inventory v")),
+                "{wide:?}: {why:?}"
+            );
+        }
         for narrow in [
             "should allow egress access to server in CIDR block",
+            r"\[sig-network\]",
+            r"\[Conformance\]",
             r"\[Feature:SCTPConnectivity\]",
             "^\\[sig-network\\]",
         ] {
             assert!(
                 too_wide(&Regex::new(narrow).unwrap()).is_none(),
                 "{narrow:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn widest_inventory_is_the_one_with_most_specs() {
+        let (key, specs) = widest_inventory().unwrap();
+        for (minor, _) in crate::definitions::builtin::INVENTORIES {
+            let other = crate::definitions::inventory::Inventory::builtin(minor).unwrap();
+            assert!(
+                other.specs.len() <= specs.len(),
+                "{minor} has more than {key}"
             );
         }
     }

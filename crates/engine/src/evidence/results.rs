@@ -174,6 +174,64 @@ enum Sniffed {
     Unsupported(&'static str),
 }
 
+/// Refuses facts given by the user (`verdict --k8s-version`, `--cni`) that contradict what the
+/// results themselves say: a given value may only fill in what the evidence leaves unknown.
+/// Replacing the archive's Kubernetes minor would judge it against another release's inventory
+/// and waivers; replacing a detected CNI would apply another CNI's waivers. A CNI left unknown by
+/// the evidence (none found, or workloads of several CNIs) may be named; a Kubernetes version
+/// that agrees in major and minor may add or differ in the patch.
+pub fn check_given_facts(
+    results: &Results,
+    cni: Option<&crate::evidence::cni::Cni>,
+    kubernetes_version: Option<&str>,
+) -> Result<(), String> {
+    use crate::evidence::cni::{self, CniName};
+    use crate::reports::escape::terminal;
+    use crate::version::K8sVersion;
+    let source = results.source.display().to_string();
+    if let (Some(given), Some(found)) = (kubernetes_version, &results.kubernetes_version) {
+        let minor = |v: &str| K8sVersion::parse(v).map(|v| (v.major, v.minor));
+        if minor(given).is_none() || minor(given) != minor(found) {
+            return Err(format!(
+                "--k8s-version {} contradicts the Kubernetes version {} that the results \
+                 report (serverversion.json of {}); a given version may only fill in an unknown \
+                 one: omit --k8s-version",
+                terminal(given),
+                terminal(found),
+                terminal(&source)
+            ));
+        }
+    }
+    let (Some(given), Some(found)) = (cni, cni::detect(&results.workloads)) else {
+        return Ok(());
+    };
+    let CniName::Known(found_name) = found.name else {
+        return Ok(());
+    };
+    let version_differs = match (&given.version, &found.version) {
+        (Some(g), Some(f)) => {
+            let g = g.trim_start_matches('v');
+            f != g && !f.starts_with(&format!("{g}."))
+        }
+        _ => false,
+    };
+    if given.name != found_name || version_differs {
+        let show = |c: &crate::evidence::cni::Cni| match &c.version {
+            Some(v) => format!("{}@{v}", c.name),
+            None => c.name.to_string(),
+        };
+        return Err(format!(
+            "--cni {} contradicts the CNI {} detected in the results (the DaemonSets and \
+             Deployments under resources/ns of {}); a given CNI may only fill in an unknown one: \
+             omit --cni",
+            terminal(&show(given)),
+            terminal(&show(&found)),
+            terminal(&source)
+        ));
+    }
+    Ok(())
+}
+
 /// Loads results from `path`. Tarballs are extracted into `extract_to` (which must not exist
 /// yet, or be empty); without one they are extracted into a temporary directory that is removed
 /// after reading.

@@ -301,7 +301,11 @@ async fn run(
 
 /// Resolves, and stays resolved, once `interrupt` fires or `timeout` has passed.
 fn stop_signal(interrupt: Interrupt<'_>, timeout: Duration) -> StopSignal<'_> {
-    let deadline = tokio::time::Instant::now() + timeout;
+    // A bound that overflows the clock is no bound: treat it as "never" (30 years).
+    let now = tokio::time::Instant::now();
+    let deadline = now
+        .checked_add(timeout)
+        .unwrap_or_else(|| now + Duration::from_secs(30 * 365 * 86_400));
     async move {
         tokio::select! {
             _ = interrupt => Stop::Interrupted,

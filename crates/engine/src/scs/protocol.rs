@@ -226,6 +226,8 @@ pub enum SonobuoyArgsError {
     PluginEnv(String),
     #[error("--timeout {0:?}: expected a number of seconds")]
     Timeout(String),
+    #[error("--timeout {0:?}: too long (at most {MAX_SONOBUOY_TIMEOUT_SECONDS} seconds, a year)")]
+    TimeoutTooLong(String),
 }
 
 /// Splits one `-a` value like Python's `shlex.split` (POSIX mode): whitespace separates words,
@@ -295,6 +297,22 @@ pub fn shell_split(s: &str) -> Result<Vec<String>, SonobuoyArgsError> {
     Ok(words)
 }
 
+/// The longest Sonobuoy `--timeout` taken through `-a`, in seconds: a year, the bound of the
+/// tool's own `--timeout` (longer would overflow the deadline's clock arithmetic).
+pub const MAX_SONOBUOY_TIMEOUT_SECONDS: u64 = 365 * 24 * 3600;
+
+/// Sonobuoy's `--timeout` value: whole seconds, at most [`MAX_SONOBUOY_TIMEOUT_SECONDS`].
+fn sonobuoy_timeout(value: &str) -> Result<u64, SonobuoyArgsError> {
+    let digits = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
+    match value.parse::<u64>() {
+        Ok(n) if n <= MAX_SONOBUOY_TIMEOUT_SECONDS => Ok(n),
+        Ok(_) => Err(SonobuoyArgsError::TimeoutTooLong(value.into())),
+        // All digits but not a u64: more than any bound.
+        Err(_) if digits => Err(SonobuoyArgsError::TimeoutTooLong(value.into())),
+        Err(_) => Err(SonobuoyArgsError::Timeout(value.into())),
+    }
+}
+
 impl SonobuoyArgs {
     /// Interprets the `-a` values (each split like `shlex.split`, as the handler does).
     pub fn parse(values: &[String]) -> Result<Self, SonobuoyArgsError> {
@@ -349,13 +367,7 @@ impl SonobuoyArgs {
                 }
                 "--sonobuoy-image" => out.sonobuoy_image = Some(value),
                 "--kube-conformance-image" => out.conformance_image = Some(value),
-                "--timeout" => {
-                    out.timeout_seconds = Some(
-                        value
-                            .parse()
-                            .map_err(|_| SonobuoyArgsError::Timeout(value.clone()))?,
-                    )
-                }
+                "--timeout" => out.timeout_seconds = Some(sonobuoy_timeout(&value)?),
                 "--wait" => out.wait = true,
                 _ => out.unknown.push(tok.clone()),
             }
@@ -546,6 +558,31 @@ mod tests {
     fn log_line_prefixes_every_line() {
         let l = LogLine::new(Level::Critical, "one\ntwo\x1b[0m");
         assert_eq!(l.to_string(), "critical: one\ncritical: two[0m");
+    }
+
+    #[test]
+    fn sonobuoy_timeout_is_bounded_like_the_tools_own() {
+        let parse = |v: &str| SonobuoyArgs::parse(&[format!("--timeout {v}")]);
+        assert_eq!(parse("3600").unwrap().timeout_seconds, Some(3600));
+        assert_eq!(
+            parse("31536000").unwrap().timeout_seconds,
+            Some(MAX_SONOBUOY_TIMEOUT_SECONDS)
+        );
+        for v in [
+            "31536001",
+            "9223372036854775807",
+            "18446744073709551615",
+            "99999999999999999999999",
+        ] {
+            let e = parse(v).unwrap_err().to_string();
+            assert!(e.contains("too long") && e.contains(v), "{v}: {e}");
+        }
+        assert!(
+            parse("soon")
+                .unwrap_err()
+                .to_string()
+                .contains("expected a number of seconds")
+        );
     }
 
     #[test]

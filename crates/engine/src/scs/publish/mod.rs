@@ -57,6 +57,41 @@ pub struct PublishOptions {
     pub format: Option<ReportFormat>,
     /// Time budget for the whole HTTP exchange.
     pub timeout: Duration,
+    /// Scopes a report may be about besides the built-in ones (from `--standards-dir`).
+    pub extra_scopes: Vec<KnownScope>,
+}
+
+/// A scope a report may be about: its uuid, name and every test case id of its versions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownScope {
+    pub uuid: String,
+    pub name: String,
+    pub testcases: Vec<String>,
+}
+
+/// The scopes of `catalog` that have a uuid (the ones a report can name).
+pub fn known_scopes(catalog: &crate::definitions::catalog::Catalog) -> Vec<KnownScope> {
+    catalog
+        .scopes
+        .iter()
+        .filter_map(|scope| {
+            let uuid = scope.uuid.clone()?;
+            let mut testcases: Vec<String> = scope
+                .versions
+                .iter()
+                .flat_map(|v| v.include.iter())
+                .filter_map(|id| catalog.module(id))
+                .flat_map(|m| m.testcases.iter().map(|t| t.id.clone()))
+                .collect();
+            testcases.sort();
+            testcases.dedup();
+            Some(KnownScope {
+                uuid,
+                name: scope.name.clone(),
+                testcases,
+            })
+        })
+        .collect()
 }
 
 impl PublishOptions {
@@ -73,6 +108,7 @@ impl PublishOptions {
             auth: None,
             format: None,
             timeout: DEFAULT_TIMEOUT,
+            extra_scopes: Vec::new(),
         }
     }
 }
@@ -357,6 +393,7 @@ pub fn publish(opts: &PublishOptions) -> Result<PublishOutcome, PublishError> {
         .unwrap_or_else(|| ReportFormat::from_path(&opts.report));
     // Before signing: a signature vouches for what it signs, so only a report is signed.
     check_report_shape(&opts.report, &report, format)?;
+    check_report_scope(&opts.report, &report, format, &opts.extra_scopes)?;
     let key = load_signing_key(&opts.key_file)?;
     let signature = sign_report(&report, &key)?;
     drop(key);
@@ -399,7 +436,9 @@ fn check_report_text(path: &Path, report: &[u8]) -> Result<(), PublishError> {
 #[allow(dead_code)]
 struct ReportShape {
     spec: SpecShape,
-    checked_at: serde::de::IgnoredAny,
+    checked_at: String,
+    #[serde(default)]
+    reference_date: Option<String>,
     subject: String,
     run: RunShape,
 }
@@ -461,12 +500,92 @@ fn check_report_shape(
         if doc.subject.trim().is_empty() {
             return Err(invalid(format!("{which}subject is empty")));
         }
+        if !is_report_datetime(&doc.checked_at) {
+            return Err(invalid(format!(
+                "{which}checked_at is {:?}, not a date and time (YYYY-MM-DD HH:MM:SS)",
+                doc.checked_at
+            )));
+        }
+        if let Some(date) = &doc.reference_date
+            && date.trim().parse::<jiff::civil::Date>().is_err()
+        {
+            return Err(invalid(format!(
+                "{which}reference_date is {date:?}, not a date (YYYY-MM-DD)"
+            )));
+        }
         for (id, inv) in &doc.run.invocations {
             if let Some((testcase, value)) =
                 inv.results.iter().find(|(_, v)| !(-1..=1).contains(*v))
             {
                 return Err(invalid(format!(
                     "{which}run.invocations.{id}.results.{testcase} is {value}, not 1, 0 or -1"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `checked_at` as `scs-compliance-check.py` writes it (`2026-11-24 03:12:45.123456`, local
+/// time), or with a `T`, or an RFC 3339 timestamp with an offset.
+fn is_report_datetime(text: &str) -> bool {
+    let t = text.trim();
+    t.parse::<jiff::civil::DateTime>().is_ok() || t.parse::<jiff::Timestamp>().is_ok()
+}
+
+/// Refuses a report about a scope that is not built in nor loaded (`spec.uuid`), or with results
+/// for test cases that scope does not have: the monitor would file them under a scope or test
+/// case that no definition checks.
+fn check_report_scope(
+    path: &Path,
+    report: &[u8],
+    format: ReportFormat,
+    extra: &[KnownScope],
+) -> Result<(), PublishError> {
+    let invalid = |reason: String| PublishError::ReportInvalid {
+        path: path.to_owned(),
+        reason,
+    };
+    let text = String::from_utf8_lossy(report);
+    // Already parsed by check_report_shape; an error here is the same one.
+    let docs: Vec<ReportShape> = match format {
+        ReportFormat::Json => serde_json::from_str::<ReportShape>(&text)
+            .map(|d| vec![d])
+            .map_err(|e| invalid(e.to_string()))?,
+        ReportFormat::Yaml => {
+            serde_saphyr::from_multiple(&text).map_err(|e| invalid(yaml_reason(&e.to_string())))?
+        }
+    };
+    let builtin =
+        crate::definitions::catalog::Catalog::load(&crate::definitions::builtin::standards())
+            .map(|c| known_scopes(&c))
+            .unwrap_or_default();
+    let scopes: Vec<&KnownScope> = extra.iter().chain(builtin.iter()).collect();
+    for (i, doc) in docs.iter().enumerate() {
+        let which = if docs.len() > 1 {
+            format!("document {}: ", i + 1)
+        } else {
+            String::new()
+        };
+        let uuid = doc.spec.uuid.trim();
+        let Some(scope) = scopes.iter().find(|s| s.uuid.eq_ignore_ascii_case(uuid)) else {
+            let known: Vec<String> = scopes
+                .iter()
+                .map(|s| format!("{} ({})", s.uuid, s.name))
+                .collect();
+            return Err(invalid(format!(
+                "{which}spec.uuid {uuid:?} is not the uuid of a known scope (known: {}; more with \
+                 --standards-dir)",
+                known.join(", ")
+            )));
+        };
+        for (id, inv) in &doc.run.invocations {
+            if let Some(testcase) = inv.results.keys().find(|t| !scope.testcases.contains(t)) {
+                return Err(invalid(format!(
+                    "{which}run.invocations.{id}.results.{testcase}: scope {} has no test case \
+                     {testcase:?} (its test cases: {})",
+                    scope.name,
+                    scope.testcases.join(", ")
                 )));
             }
         }
