@@ -36,7 +36,7 @@ fi
 #   kwok: fake nodes (kwok) on loopback, the default.
 #   real: one real node (containerd, kubelet, kube-proxy, CNI bridge, CoreDNS, optionally
 #         kube-router's NetworkPolicy controller) inside a network namespace (docs/testenv.md).
-#   kwok-N (N = 1..50): another kwok cluster with its own state and ports (40000 + 10*N ...), for
+#   kwok-N (N = 1..50): another kwok cluster with its own state and ports (20000 + 10*N ...), for
 #         fleets of clusters on one machine (`testenv/up --instance N`).
 set_profile() {
   PROFILE="$1"
@@ -44,7 +44,9 @@ set_profile() {
     kwok-*)
       local n="${PROFILE#kwok-}" base
       [[ "$n" =~ ^[1-9][0-9]?$ ]] && [ "$n" -le 50 ] || die "instance must be 1..50, not '$n'"
-      base=$((40000 + 10 * n))
+      # Below Linux's ephemeral port range (32768-60999): an outgoing connection of some other
+      # cluster (a long-lived one, to its etcd) can never hold one of these ports.
+      base=$((20000 + 10 * n))
       INSTANCE_DIR="$TESTENV_DIR/kwok-$n"
       ETCD_PORT=$base
       ETCD_PEER_PORT=$((base + 1))
@@ -66,7 +68,7 @@ set_profile() {
       INSTANCE_DIR="$TESTENV_DIR"
       ETCD_PORT="${TESTENV_ETCD_PORT:-32379}"
       ETCD_PEER_PORT="${TESTENV_ETCD_PEER_PORT:-32380}"
-      APISERVER_PORT="${TESTENV_APISERVER_PORT:-36443}"
+      APISERVER_PORT="${TESTENV_APISERVER_PORT:-30443}"
       KCM_PORT="${TESTENV_KCM_PORT:-30257}"
       SCHEDULER_PORT="${TESTENV_SCHEDULER_PORT:-30259}"
       KWOK_PORT="${TESTENV_KWOK_PORT:-30250}"
