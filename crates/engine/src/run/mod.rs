@@ -336,11 +336,11 @@ struct Facts {
 impl Facts {
     fn of(info: &ClusterInfo, opts: &RunOptions) -> Self {
         Facts {
-            ctx: ClusterContext {
-                cni: info.cni.clone(),
-                kubernetes: waiver::parse_version(&info.server_version),
-                today: opts.today,
-            },
+            ctx: ClusterContext::of_server(
+                info.cni.clone(),
+                Some(&info.server_version),
+                opts.today,
+            ),
             facts: ClusterFacts {
                 kubernetes_version: Some(info.server_version.clone()),
                 cni: info.cni.clone(),
@@ -354,11 +354,7 @@ impl Facts {
     fn unknown(opts: &RunOptions) -> Self {
         let cni = opts.cni.clone().unwrap_or_else(Cni::unknown);
         Facts {
-            ctx: ClusterContext {
-                cni: cni.clone(),
-                kubernetes: None,
-                today: opts.today,
-            },
+            ctx: ClusterContext::of_server(cni.clone(), None, opts.today),
             facts: ClusterFacts {
                 kubernetes_version: None,
                 cni,
@@ -837,7 +833,7 @@ impl Execution<'_, '_, '_> {
                 .cloned()
                 .collect(),
             conformance_image: self.conformance_image.to_string(),
-            kubernetes_version: manifest::conformance_tag(self.server_version),
+            kubernetes_version: crate::version::conformance_tag(self.server_version),
             aggregator_image: opts.images.aggregator.clone().unwrap_or_else(|| {
                 RunSpec::default_aggregator_image(opts.images.registry.as_deref())
             }),
