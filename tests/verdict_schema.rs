@@ -132,7 +132,7 @@ fn a_merged_verdict_of_rerun_failed_matches_the_published_schema() {
             target: &target,
             waivers: &waivers,
             ctx: &ctx,
-            not_run: "not run",
+            not_run: &"not run",
             specs: Default::default(),
         },
         &|_: &Testcase| Some(Ok(report)),

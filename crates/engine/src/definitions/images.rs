@@ -188,6 +188,16 @@ impl Request {
 // Mirror names
 // ---------------------------------------------------------------------------------------------
 
+/// A registry that is not `HOST[:PORT][/PATH]`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "invalid registry {text:?}: expected HOST[:PORT][/PATH] without a scheme, e.g. \
+     registry.example.org:5000/k8s"
+)]
+pub struct MirrorError {
+    pub text: String,
+}
+
 /// A mirror registry: `HOST[:PORT][/PATH]`, without a trailing slash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
@@ -195,13 +205,10 @@ pub struct Mirror(String);
 
 impl Mirror {
     /// Checks a registry as `--mirror` and `--image-registry` take it.
-    pub fn parse(text: &str) -> Result<Mirror, String> {
+    pub fn parse(text: &str) -> Result<Mirror, MirrorError> {
         let t = text.trim().trim_end_matches('/');
-        let error = || {
-            format!(
-                "invalid registry {text:?}: expected HOST[:PORT][/PATH] without a scheme, e.g. \
-                 registry.example.org:5000/k8s"
-            )
+        let error = || MirrorError {
+            text: text.to_string(),
         };
         let chars_ok = t
             .bytes()

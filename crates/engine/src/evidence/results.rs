@@ -544,7 +544,7 @@ struct Prefetch<'scope, 'env> {
     logs: HashMap<PathBuf, std::thread::ScopedJoinHandle<'scope, io::Result<GinkgoSummary>>>,
     sonobuoy: Option<(
         u64,
-        std::thread::ScopedJoinHandle<'scope, Result<SonobuoyItem, String>>,
+        std::thread::ScopedJoinHandle<'scope, Result<SonobuoyItem, serde_saphyr::Error>>,
     )>,
 }
 
@@ -983,7 +983,7 @@ fn load_dir_with<'scope, 'env>(
 #[allow(clippy::too_many_arguments)]
 fn finish(
     report: Result<(E2eReport, Vec<(String, RawCounts)>), ResultsError>,
-    sonobuoy: Result<Option<Result<SonobuoyItem, String>>, ResultsError>,
+    sonobuoy: Result<Option<Result<SonobuoyItem, serde_saphyr::Error>>, ResultsError>,
     source: &Path,
     kind: ResultsKind,
     files: &[String],
@@ -1259,7 +1259,7 @@ impl SonobuoyItem {
 
 /// Sonobuoy's `sonobuoy_results.yaml`, or why it cannot be read: the fast reader for the shape
 /// Sonobuoy writes ([`summary_yaml`]), else the general YAML parser.
-fn parse_sonobuoy(bytes: &[u8]) -> Result<SonobuoyItem, String> {
+fn parse_sonobuoy(bytes: &[u8]) -> Result<SonobuoyItem, serde_saphyr::Error> {
     // `from_utf8` validates much faster than the lossy decoder; the latter only for bad bytes.
     let text = match std::str::from_utf8(bytes) {
         Ok(text) => std::borrow::Cow::Borrowed(text),
@@ -1271,13 +1271,13 @@ fn parse_sonobuoy(bytes: &[u8]) -> Result<SonobuoyItem, String> {
     }
 }
 
-fn parse_sonobuoy_general(text: &str) -> Result<SonobuoyItem, String> {
-    serde_saphyr::from_str(text).map_err(|e| e.to_string())
+fn parse_sonobuoy_general(text: &str) -> Result<SonobuoyItem, serde_saphyr::Error> {
+    serde_saphyr::from_str(text)
 }
 
 /// Where Sonobuoy's own post-processing (`sonobuoy_results.yaml`) disagrees with what was read.
 fn check_sonobuoy(
-    root: Result<SonobuoyItem, String>,
+    root: Result<SonobuoyItem, serde_saphyr::Error>,
     yaml: &str,
     raw: &[(String, RawCounts)],
     report: &E2eReport,

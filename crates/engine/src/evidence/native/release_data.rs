@@ -261,8 +261,35 @@ pub enum RefreshError {
          with a file refreshed elsewhere, work offline.)"
     )]
     Fetch { url: String, reason: String },
-    #[error("unexpected content from {url}: {reason}")]
-    Parse { url: String, reason: String },
+    #[error("unexpected content from {url}: {source}")]
+    Parse {
+        url: String,
+        #[source]
+        source: Box<FeedError>,
+    },
+}
+
+/// What is wrong with the content of a source of release data.
+#[derive(Debug, thiserror::Error)]
+pub enum FeedError {
+    #[error("{0}")]
+    Json(#[from] serde_json::Error),
+    #[error("{0}")]
+    Yaml(#[from] serde_saphyr::Error),
+    #[error("{tag}: bad published_at {published:?}")]
+    PublishedAt { tag: String, published: String },
+    #[error("bad branch {0:?}")]
+    Branch(String),
+    #[error("branch {branch}: bad end-of-life: {source}")]
+    EndOfLife {
+        branch: String,
+        #[source]
+        source: jiff::Error,
+    },
+    #[error("no `items` list")]
+    NoItems,
+    #[error("no cveMetadata.cveId")]
+    NoCveId,
 }
 
 const MAX_BODY: usize = 32 << 20;
@@ -299,8 +326,8 @@ struct GithubRelease {
 }
 
 /// Parses the GitHub releases API answer: published, non-draft, non-prerelease releases.
-pub fn parse_github_releases(json: &str) -> Result<Vec<Release>, String> {
-    let list: Vec<GithubRelease> = serde_json::from_str(json).map_err(|e| e.to_string())?;
+pub fn parse_github_releases(json: &str) -> Result<Vec<Release>, FeedError> {
+    let list: Vec<GithubRelease> = serde_json::from_str(json)?;
     let mut out = Vec::new();
     for r in list {
         if r.draft || r.prerelease || r.tag_name.contains('-') {
@@ -315,7 +342,10 @@ pub fn parse_github_releases(json: &str) -> Result<Vec<Release>, String> {
         let date = published
             .get(..10)
             .and_then(|d| Date::strptime("%Y-%m-%d", d).ok())
-            .ok_or_else(|| format!("{}: bad published_at {published:?}", r.tag_name))?;
+            .ok_or_else(|| FeedError::PublishedAt {
+                tag: r.tag_name.clone(),
+                published: published.clone(),
+            })?;
         out.push(Release {
             version: v.to_string(),
             date,
@@ -332,13 +362,18 @@ struct EolEntry {
 }
 
 /// Parses SCS's `k8s-eol-data.yml`.
-pub fn parse_eol_yaml(yaml: &str) -> Result<Vec<Branch>, String> {
-    let list: Vec<EolEntry> = serde_saphyr::from_str(yaml).map_err(|e| e.to_string())?;
+pub fn parse_eol_yaml(yaml: &str) -> Result<Vec<Branch>, FeedError> {
+    let list: Vec<EolEntry> = serde_saphyr::from_str(yaml)?;
     list.into_iter()
         .map(|e| {
-            version::branch(&e.branch).ok_or_else(|| format!("bad branch {:?}", e.branch))?;
-            let end_of_life = Date::strptime("%Y-%m-%d", e.end_of_life.trim())
-                .map_err(|err| format!("branch {}: bad end-of-life: {err}", e.branch))?;
+            version::branch(&e.branch).ok_or_else(|| FeedError::Branch(e.branch.clone()))?;
+            let end_of_life =
+                Date::strptime("%Y-%m-%d", e.end_of_life.trim()).map_err(|source| {
+                    FeedError::EndOfLife {
+                        branch: e.branch.clone(),
+                        source,
+                    }
+                })?;
             Ok(Branch {
                 branch: e.branch.trim().to_string(),
                 end_of_life,
@@ -348,12 +383,12 @@ pub fn parse_eol_yaml(yaml: &str) -> Result<Vec<Branch>, String> {
 }
 
 /// Parses the CVE feed: the CVE ids it lists.
-pub fn parse_cve_feed(json: &str) -> Result<Vec<String>, String> {
-    let v: serde_json::Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
+pub fn parse_cve_feed(json: &str) -> Result<Vec<String>, FeedError> {
+    let v: serde_json::Value = serde_json::from_str(json)?;
     let items = v
         .get("items")
         .and_then(|i| i.as_array())
-        .ok_or("no `items` list")?;
+        .ok_or(FeedError::NoItems)?;
     Ok(items
         .iter()
         .filter_map(|i| i.get("id").and_then(|id| id.as_str()).map(str::to_string))
@@ -362,12 +397,12 @@ pub fn parse_cve_feed(json: &str) -> Result<Vec<String>, String> {
 
 /// Parses a CVE 5.0 record: `Some` when a CVSS base score is ≥ 8, with the affected Kubernetes
 /// version ranges (product `Kubernetes`, status `affected`).
-pub fn parse_cve_record(json: &str) -> Result<Option<CriticalCve>, String> {
-    let v: serde_json::Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
+pub fn parse_cve_record(json: &str) -> Result<Option<CriticalCve>, FeedError> {
+    let v: serde_json::Value = serde_json::from_str(json)?;
     let id = v
         .pointer("/cveMetadata/cveId")
         .and_then(|i| i.as_str())
-        .ok_or("no cveMetadata.cveId")?
+        .ok_or(FeedError::NoCveId)?
         .to_string();
     let Some(cna) = v.pointer("/containers/cna") else {
         return Ok(None);
@@ -479,9 +514,9 @@ pub fn refresh(sources: &Sources, today: Date) -> Result<ReleaseData, RefreshErr
         })?;
     let parse_err = |url: &str| {
         let url = url.to_string();
-        move |reason: String| RefreshError::Parse {
+        move |source: FeedError| RefreshError::Parse {
             url: url.clone(),
-            reason,
+            source: Box::new(source),
         }
     };
 
