@@ -5,7 +5,6 @@
 //! also match the real CNCF conformance reports in tests/fixtures/), and SCS-0219-v1 selects the
 //! TCP and UDP NetworkPolicy specs of the suite (1.37 added one). A regenerated inventory that
 //! lost or gained specs shows here.
-
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::process::Command;

@@ -109,11 +109,12 @@ fn a_merged_verdict_of_rerun_failed_matches_the_published_schema() {
     let waivers = waiver::load(&builtin::waivers(), &catalog).unwrap();
     let earlier = Earlier::load(&from).unwrap();
     let target = earlier.resolve(&catalog).unwrap();
-    let ctx = ClusterContext {
-        cni: Cni::from_flag("calico").unwrap(),
-        kubernetes: waiver::parse_version("v1.33.3"),
-        today: jiff::civil::date(2026, 11, 25),
-    };
+    let ctx = ClusterContext::new(
+        Cni::from_flag("calico").unwrap(),
+        Some("v1.33.3"),
+        jiff::civil::date(2026, 11, 25),
+    )
+    .unwrap();
     let rerun = earlier.plan(
         &catalog,
         &target,
@@ -131,7 +132,7 @@ fn a_merged_verdict_of_rerun_failed_matches_the_published_schema() {
             target: &target,
             waivers: &waivers,
             ctx: &ctx,
-            not_run: "not run",
+            not_run: &"not run",
             specs: Default::default(),
         },
         &|_: &Testcase| Some(Ok(report)),

@@ -49,7 +49,7 @@ fn parse_request(text: &str) -> Result<Request, String> {
 }
 
 fn parse_mirror(text: &str) -> Result<Mirror, String> {
-    Mirror::parse(text)
+    Mirror::parse(text).map_err(|e| e.to_string())
 }
 
 pub fn run(args: Args) -> Result<u8, Failure> {

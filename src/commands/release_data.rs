@@ -146,7 +146,7 @@ pub fn run_with(args: &ReleaseDataArgs, out: &mut dyn Write, err: &mut dyn Write
             let mut rows: Vec<((u64, u64), String)> = data
                 .branches
                 .iter()
-                .filter_map(|b| Some((release_data::parse_branch(&b.branch)?, b.end_of_life)))
+                .filter_map(|b| Some((scs_conformance::version::branch(&b.branch)?, b.end_of_life)))
                 .map(|(branch, eol)| {
                     // SCS: supported while today < end-of-life; from that day on, end of life.
                     let state = if today >= eol {

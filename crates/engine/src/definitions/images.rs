@@ -18,8 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::definitions::builtin;
 use crate::evidence::sonobuoy::SONOBUOY_VERSION;
-use crate::evidence::sonobuoy::manifest::conformance_tag;
-use crate::version::{self, VersionError};
+use crate::version::{GitVersion, K8sVersion, VersionError};
 
 /// The repository of the conformance images; the tag is the cluster's version.
 pub const CONFORMANCE_REPOSITORY: &str = "registry.k8s.io/conformance";
@@ -148,17 +147,14 @@ pub struct Request {
 impl Request {
     /// Parses `X.Y`, `X.Y.Z`, `vX.Y.Z` or a server `gitVersion` with a vendor suffix.
     pub fn parse(text: &str) -> Result<Request, VersionError> {
-        let parsed = version::kubernetes(text)?;
-        let text = text.trim();
-        let body = text.strip_prefix('v').unwrap_or(text);
-        let core = body.split(['-', '+']).next().unwrap_or(body);
-        let has_patch = core.split('.').count() == 3;
+        let parsed = GitVersion::parse_strict(text)?;
+        let has_patch = parsed.has_patch;
         Ok(Request {
-            text: text.to_string(),
-            major: parsed.0.major,
-            minor: parsed.0.minor,
-            patch: has_patch.then_some(parsed.0.patch),
-            conformance_tag: has_patch.then(|| conformance_tag(text)),
+            text: text.trim().to_string(),
+            major: parsed.version.major,
+            minor: parsed.version.minor,
+            patch: has_patch.then_some(parsed.version.patch),
+            conformance_tag: has_patch.then(|| parsed.conformance_tag()),
         })
     }
 
@@ -192,6 +188,16 @@ impl Request {
 // Mirror names
 // ---------------------------------------------------------------------------------------------
 
+/// A registry that is not `HOST[:PORT][/PATH]`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "invalid registry {text:?}: expected HOST[:PORT][/PATH] without a scheme, e.g. \
+     registry.example.org:5000/k8s"
+)]
+pub struct MirrorError {
+    pub text: String,
+}
+
 /// A mirror registry: `HOST[:PORT][/PATH]`, without a trailing slash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
@@ -199,13 +205,10 @@ pub struct Mirror(String);
 
 impl Mirror {
     /// Checks a registry as `--mirror` and `--image-registry` take it.
-    pub fn parse(text: &str) -> Result<Mirror, String> {
+    pub fn parse(text: &str) -> Result<Mirror, MirrorError> {
         let t = text.trim().trim_end_matches('/');
-        let error = || {
-            format!(
-                "invalid registry {text:?}: expected HOST[:PORT][/PATH] without a scheme, e.g. \
-                 registry.example.org:5000/k8s"
-            )
+        let error = || MirrorError {
+            text: text.to_string(),
         };
         let chars_ok = t
             .bytes()
@@ -470,16 +473,12 @@ fn untagged(image: &str) -> &str {
     }
 }
 
-fn patch_of(release: &str) -> Option<u64> {
-    release.rsplit('.').next()?.parse().ok()
-}
-
 fn choose_release(request: &Request, releases: &[String]) -> Result<(String, Basis), ImagesError> {
     let mut known: Vec<(u64, &String)> = releases
         .iter()
         .map(|r| {
-            patch_of(r)
-                .map(|p| (p, r))
+            K8sVersion::from_git_version(r)
+                .map(|v| (v.patch, r))
                 .ok_or_else(|| ImagesError::Data(format!("bad release {r:?}")))
         })
         .collect::<Result<_, _>>()?;

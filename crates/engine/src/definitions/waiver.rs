@@ -19,6 +19,7 @@ use crate::definitions::catalog::{
 };
 use crate::definitions::testname;
 use crate::evidence::cni::{self, Cni};
+use crate::version::K8sVersion;
 
 /// Which clusters a waiver is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,9 +99,9 @@ pub struct ClusterContext {
 }
 
 impl ClusterContext {
-    /// The context from versions a user gave (`--k8s-version`) or evidence recorded
-    /// (`serverversion.json`): a Kubernetes version that does not parse is refused, since read
-    /// as "unknown" it would silently change which waivers apply.
+    /// The context from a version a user gave (`--k8s-version`), read strictly
+    /// ([`crate::version::kubernetes`]): one that does not parse is refused, since read as
+    /// "unknown" it would silently change which waivers apply.
     pub fn new(
         cni: Cni,
         kubernetes: Option<&str>,
@@ -116,13 +117,16 @@ impl ClusterContext {
         })
     }
 
-    /// The context of a live cluster: its API server's gitVersion (`v1.35.4+k3s1`), read
-    /// leniently; one that is no version (or none) is unknown, so no version-scoped waiver
-    /// applies.
+    /// The context of a cluster by its API server's gitVersion (`v1.35.4+k3s1`), whether read
+    /// live or recorded in `serverversion.json`, read leniently
+    /// ([`K8sVersion::from_git_version`]); one that is no version (or none) is unknown, so no
+    /// version-scoped waiver applies.
     pub fn of_server(cni: Cni, server_version: Option<&str>, today: Date) -> ClusterContext {
         ClusterContext {
             cni,
-            kubernetes: server_version.and_then(parse_version),
+            kubernetes: server_version
+                .and_then(K8sVersion::from_git_version)
+                .map(K8sVersion::to_semver),
             today,
         }
     }
@@ -161,8 +165,8 @@ impl Waiver {
                 .cni
                 .version
                 .as_deref()
-                .and_then(parse_version)
-                .is_some_and(|v| req.matches(&v))
+                .and_then(|v| crate::version::parse(ctx.cni.name.as_str(), v).ok())
+                .is_some_and(|v| req.matches(&v.0))
         {
             return WaiverStatus::CniVersionMismatch;
         }
@@ -184,12 +188,6 @@ pub fn active_for<'w>(
         .iter()
         .filter(|w| w.covers(testcase) && w.status(ctx) == WaiverStatus::Active)
         .collect()
-}
-
-/// Parses a version such as `v1.33.3-gke.100` or `1.33` into `1.33.3` / `1.33.0` (see
-/// [`crate::version::parse`]); `None` when it is not a version.
-pub fn parse_version(text: &str) -> Option<semver::Version> {
-    crate::version::parse("", text).ok().map(|v| v.0)
 }
 
 /// A test pattern that matches at least this share (in percent) of the specs of the largest
@@ -501,17 +499,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn versions_drop_vendor_suffixes() {
-        assert_eq!(
-            parse_version("v1.31.4-gke.1256000"),
-            Some(semver::Version::new(1, 31, 4))
-        );
-        assert_eq!(parse_version("1.33"), Some(semver::Version::new(1, 33, 0)));
-        assert_eq!(
-            parse_version("v1.16.3+build"),
-            Some(semver::Version::new(1, 16, 3))
-        );
-        assert_eq!(parse_version("latest"), None);
+    fn server_versions_drop_vendor_suffixes() {
+        let of = |v| ClusterContext::of_server(Cni::unknown(), Some(v), Date::constant(2026, 1, 1));
+        let version = |major, minor, patch| Some(semver::Version::new(major, minor, patch));
+        assert_eq!(of("v1.31.4-gke.1256000").kubernetes, version(1, 31, 4));
+        assert_eq!(of("1.33").kubernetes, version(1, 33, 0));
+        assert_eq!(of("v1.16.3+build").kubernetes, version(1, 16, 3));
+        assert_eq!(of("latest").kubernetes, None);
     }
 
     #[test]

@@ -59,6 +59,17 @@ impl PartialEq<&str> for CniName {
     }
 }
 
+/// Why a `--cni NAME[@VERSION]` value is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CniFlagError {
+    #[error("an unknown CNI has no version")]
+    VersionOfUnknown,
+    #[error("unknown CNI {name:?} (known: {}, unknown)", KNOWN.join(", "))]
+    UnknownName { name: String },
+    #[error(transparent)]
+    Version(#[from] crate::version::VersionError),
+}
+
 /// The cluster's CNI as far as we know it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Cni {
@@ -96,7 +107,7 @@ impl Cni {
 
     /// Parses `--cni NAME[@VERSION]`, e.g. `cilium` or `cilium@1.16.3`. A version that does not
     /// parse is refused: it would silently turn off waivers with a `cni-version` range.
-    pub fn from_flag(value: &str) -> Result<Self, String> {
+    pub fn from_flag(value: &str) -> Result<Self, CniFlagError> {
         let (name, version) = match value.split_once('@') {
             Some((n, v)) => (n, Some(v)),
             None => (value, None),
@@ -104,21 +115,17 @@ impl Cni {
         let name = name.trim().to_ascii_lowercase();
         if name == CniName::Unknown.as_str() {
             if version.is_some() {
-                return Err("an unknown CNI has no version".into());
+                return Err(CniFlagError::VersionOfUnknown);
             }
             return Ok(Cni::unknown());
         }
         let Some(known) = CniName::known(&name) else {
-            return Err(format!(
-                "unknown CNI {name:?} (known: {}, unknown)",
-                KNOWN.join(", ")
-            ));
+            return Err(CniFlagError::UnknownName { name });
         };
         let version = version
             .map(|v| {
                 crate::version::parse(&name, v)
                     .map(|_| v.trim().trim_start_matches('v').to_string())
-                    .map_err(|e| e.to_string())
             })
             .transpose()?;
         Ok(Cni {
@@ -381,6 +388,7 @@ mod tests {
         assert!(
             Cni::from_flag("cillium")
                 .unwrap_err()
+                .to_string()
                 .contains("unknown CNI")
         );
         assert!(!Cni::from_flag("unknown").unwrap().is_known());
@@ -389,7 +397,7 @@ mod tests {
     #[test]
     fn flag_versions_must_parse() {
         for bad in ["cilium@notaversion", "cilium@", "cilium@1", "calico@latest"] {
-            let e = Cni::from_flag(bad).unwrap_err();
+            let e = Cni::from_flag(bad).unwrap_err().to_string();
             assert!(e.contains("invalid") && e.contains("version"), "{bad}: {e}");
         }
         assert!(Cni::from_flag("unknown@1.2").is_err());

@@ -234,11 +234,10 @@ pub fn read<R: Read>(input: R, limits: ReadLimits) -> Result<Parsed, JunitError>
                             });
                         }
                         st.testcases += 1;
-                        let tc =
-                            Pending::from_start(e).map_err(|message| JunitError::NotJunit {
-                                line: line(),
-                                message,
-                            })?;
+                        let tc = Pending::from_start(e).map_err(|e| JunitError::NotJunit {
+                            line: line(),
+                            message: e.to_string(),
+                        })?;
                         if tc.name.len() > MAX_NAME_BYTES {
                             return Err(JunitError::NameTooLong {
                                 line: line(),
@@ -765,16 +764,31 @@ struct Pending {
     skipped: Option<String>,
 }
 
+/// Why a `<testcase>` start tag cannot be read.
+#[derive(Debug, thiserror::Error)]
+enum TestcaseError {
+    #[error("bad attribute in <testcase>: {0}")]
+    Attribute(#[source] quick_xml::events::attributes::AttrError),
+    #[error("bad attribute value in <testcase>: {0}")]
+    Value(#[source] quick_xml::Error),
+    #[error("a <testcase> has no name attribute")]
+    NoName,
+    #[error("testcase time=\"{0}\" is not a duration between 0 and {MAX_TEST_SECONDS} seconds")]
+    TimeOutOfRange(String),
+    #[error("testcase time=\"{0}\" is not a number")]
+    TimeNotNumber(String),
+}
+
 impl Pending {
-    fn from_start(e: &BytesStart<'_>) -> Result<Self, String> {
+    fn from_start(e: &BytesStart<'_>) -> Result<Self, TestcaseError> {
         let mut name = None;
         let mut status = None;
         let mut duration = None;
         for attr in e.attributes() {
-            let attr = attr.map_err(|err| format!("bad attribute in <testcase>: {err}"))?;
+            let attr = attr.map_err(TestcaseError::Attribute)?;
             let value = attr
                 .normalized_value(XmlVersion::Implicit1_0)
-                .map_err(|err| format!("bad attribute value in <testcase>: {err}"))?;
+                .map_err(TestcaseError::Value)?;
             match attr.key.local_name().as_ref() {
                 b"name" => name = Some(value.into_owned()),
                 b"status" => status = Some(value.trim().to_ascii_lowercase()),
@@ -782,7 +796,7 @@ impl Pending {
                 _ => {}
             }
         }
-        let name = name.ok_or_else(|| "a <testcase> has no name attribute".to_string())?;
+        let name = name.ok_or(TestcaseError::NoName)?;
         Ok(Self {
             name,
             status,
@@ -914,17 +928,15 @@ fn is_code_location(line: &str) -> bool {
 }
 
 /// A testcase `time`: seconds, finite, not negative, at most [`MAX_TEST_SECONDS`].
-fn parse_time(value: &str) -> Result<Option<f64>, String> {
+fn parse_time(value: &str) -> Result<Option<f64>, TestcaseError> {
     let value = value.trim();
     if value.is_empty() {
         return Ok(None);
     }
     match value.parse::<f64>() {
         Ok(t) if t.is_finite() && (0.0..=MAX_TEST_SECONDS).contains(&t) => Ok(Some(t)),
-        Ok(_) => Err(format!(
-            "testcase time=\"{value}\" is not a duration between 0 and {MAX_TEST_SECONDS} seconds"
-        )),
-        Err(_) => Err(format!("testcase time=\"{value}\" is not a number")),
+        Ok(_) => Err(TestcaseError::TimeOutOfRange(value.to_string())),
+        Err(_) => Err(TestcaseError::TimeNotNumber(value.to_string())),
     }
 }
 

@@ -174,6 +174,31 @@ enum Sniffed {
     Unsupported(&'static str),
 }
 
+/// A fact given on the command line that the results contradict (texts escaped for a terminal).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ContradictingFacts {
+    #[error(
+        "--k8s-version {given} contradicts the Kubernetes version {found} that the results report \
+         (serverversion.json of {results}); a given version may only fill in an unknown one: omit \
+         --k8s-version"
+    )]
+    KubernetesVersion {
+        given: String,
+        found: String,
+        results: String,
+    },
+    #[error(
+        "--cni {given} contradicts the CNI {found} detected in the results (the DaemonSets and \
+         Deployments under resources/ns of {results}); a given CNI may only fill in an unknown \
+         one: omit --cni"
+    )]
+    Cni {
+        given: String,
+        found: String,
+        results: String,
+    },
+}
+
 /// Refuses facts given by the user (`verdict --k8s-version`, `--cni`) that contradict what the
 /// results themselves say: a given value may only fill in what the evidence leaves unknown.
 /// Replacing the archive's Kubernetes minor would judge it against another release's inventory
@@ -184,22 +209,22 @@ pub fn check_given_facts(
     results: &Results,
     cni: Option<&crate::evidence::cni::Cni>,
     kubernetes_version: Option<&str>,
-) -> Result<(), String> {
+) -> Result<(), ContradictingFacts> {
     use crate::evidence::cni::{self, CniName};
     use crate::reports::escape::terminal;
     use crate::version::K8sVersion;
     let source = results.source.display().to_string();
     if let (Some(given), Some(found)) = (kubernetes_version, &results.kubernetes_version) {
-        let minor = |v: &str| K8sVersion::parse(v).map(|v| (v.major, v.minor));
-        if minor(given).is_none() || minor(given) != minor(found) {
-            return Err(format!(
-                "--k8s-version {} contradicts the Kubernetes version {} that the results \
-                 report (serverversion.json of {}); a given version may only fill in an unknown \
-                 one: omit --k8s-version",
-                terminal(given),
-                terminal(found),
-                terminal(&source)
-            ));
+        let given_minor = crate::version::kubernetes(given)
+            .ok()
+            .map(|v| (v.0.major, v.0.minor));
+        let found_minor = K8sVersion::from_git_version(found).map(K8sVersion::branch);
+        if given_minor.is_none() || given_minor != found_minor {
+            return Err(ContradictingFacts::KubernetesVersion {
+                given: terminal(given).into_owned(),
+                found: terminal(found).into_owned(),
+                results: terminal(&source).into_owned(),
+            });
         }
     }
     let (Some(given), Some(found)) = (cni, cni::detect(&results.workloads)) else {
@@ -220,14 +245,11 @@ pub fn check_given_facts(
             Some(v) => format!("{}@{v}", c.name),
             None => c.name.to_string(),
         };
-        return Err(format!(
-            "--cni {} contradicts the CNI {} detected in the results (the DaemonSets and \
-             Deployments under resources/ns of {}); a given CNI may only fill in an unknown one: \
-             omit --cni",
-            terminal(&show(given)),
-            terminal(&show(&found)),
-            terminal(&source)
-        ));
+        return Err(ContradictingFacts::Cni {
+            given: terminal(&show(given)).into_owned(),
+            found: terminal(&show(&found)).into_owned(),
+            results: terminal(&source).into_owned(),
+        });
     }
     Ok(())
 }
@@ -602,7 +624,7 @@ struct Prefetch<'scope, 'env> {
     logs: HashMap<PathBuf, std::thread::ScopedJoinHandle<'scope, io::Result<GinkgoSummary>>>,
     sonobuoy: Option<(
         u64,
-        std::thread::ScopedJoinHandle<'scope, Result<SonobuoyItem, String>>,
+        std::thread::ScopedJoinHandle<'scope, Result<SonobuoyItem, serde_saphyr::Error>>,
     )>,
 }
 
@@ -1041,7 +1063,7 @@ fn load_dir_with<'scope, 'env>(
 #[allow(clippy::too_many_arguments)]
 fn finish(
     report: Result<(E2eReport, Vec<(String, RawCounts)>), ResultsError>,
-    sonobuoy: Result<Option<Result<SonobuoyItem, String>>, ResultsError>,
+    sonobuoy: Result<Option<Result<SonobuoyItem, serde_saphyr::Error>>, ResultsError>,
     source: &Path,
     kind: ResultsKind,
     files: &[String],
@@ -1317,7 +1339,7 @@ impl SonobuoyItem {
 
 /// Sonobuoy's `sonobuoy_results.yaml`, or why it cannot be read: the fast reader for the shape
 /// Sonobuoy writes ([`summary_yaml`]), else the general YAML parser.
-fn parse_sonobuoy(bytes: &[u8]) -> Result<SonobuoyItem, String> {
+fn parse_sonobuoy(bytes: &[u8]) -> Result<SonobuoyItem, serde_saphyr::Error> {
     // `from_utf8` validates much faster than the lossy decoder; the latter only for bad bytes.
     let text = match std::str::from_utf8(bytes) {
         Ok(text) => std::borrow::Cow::Borrowed(text),
@@ -1329,13 +1351,13 @@ fn parse_sonobuoy(bytes: &[u8]) -> Result<SonobuoyItem, String> {
     }
 }
 
-fn parse_sonobuoy_general(text: &str) -> Result<SonobuoyItem, String> {
-    serde_saphyr::from_str(text).map_err(|e| e.to_string())
+fn parse_sonobuoy_general(text: &str) -> Result<SonobuoyItem, serde_saphyr::Error> {
+    serde_saphyr::from_str(text)
 }
 
 /// Where Sonobuoy's own post-processing (`sonobuoy_results.yaml`) disagrees with what was read.
 fn check_sonobuoy(
-    root: Result<SonobuoyItem, String>,
+    root: Result<SonobuoyItem, serde_saphyr::Error>,
     yaml: &str,
     raw: &[(String, RawCounts)],
     report: &E2eReport,

@@ -49,7 +49,7 @@ use crate::evidence::spec_listing::SpecLister;
 use crate::verdict::certify::{
     self, Certification, ClusterFacts, PassOutcome, PassRecord, ResultsInfo, RunRecord,
 };
-use crate::verdict::rerun::{MergeInput, Rerun, RunInfo, TestcasePlan};
+use crate::verdict::rerun::{MergeInput, NewE2e, Rerun, RunInfo, TestcasePlan};
 use crate::verdict::{Evidence, NativeOutcome, Reason, SpecList};
 
 pub use crate::verdict::certify::{AbortReason, Stop};
@@ -340,11 +340,11 @@ struct Facts {
 impl Facts {
     fn of(info: &ClusterInfo, opts: &RunOptions) -> Self {
         Facts {
-            ctx: ClusterContext {
-                cni: info.cni.clone(),
-                kubernetes: waiver::parse_version(&info.server_version),
-                today: opts.today,
-            },
+            ctx: ClusterContext::of_server(
+                info.cni.clone(),
+                Some(&info.server_version),
+                opts.today,
+            ),
             facts: ClusterFacts {
                 kubernetes_version: Some(info.server_version.clone()),
                 cni: info.cni.clone(),
@@ -358,11 +358,7 @@ impl Facts {
     fn unknown(opts: &RunOptions) -> Self {
         let cni = opts.cni.clone().unwrap_or_else(Cni::unknown);
         Facts {
-            ctx: ClusterContext {
-                cni: cni.clone(),
-                kubernetes: None,
-                today: opts.today,
-            },
+            ctx: ClusterContext::of_server(cni.clone(), None, opts.today),
             facts: ClusterFacts {
                 kubernetes_version: None,
                 cni,
@@ -518,12 +514,14 @@ fn evaluate(
     let specs = SpecList::from_option(inventory);
     if let Some(rerun) = request.rerun {
         let empty = E2eReport::default();
-        let not_run = blocked.as_ref().map(ToString::to_string);
-        let new = |tc: &Testcase| match e2e.get(&tc.id) {
-            Some(Ok((report, _))) => Some(Ok(report)),
-            Some(Err(why)) => Some(Err(why.to_string())),
-            None if nothing_launched.contains(&tc.id) => Some(Ok(&empty)),
-            None => not_run.clone().map(Err),
+        let not_run = blocked.as_ref().map(|why| why as &dyn Reason);
+        let new = |tc: &Testcase| -> NewE2e<'_> {
+            match e2e.get(&tc.id) {
+                Some(Ok((report, _))) => Some(Ok(report)),
+                Some(Err(why)) => Some(Err(why)),
+                None if nothing_launched.contains(&tc.id) => Some(Ok(&empty)),
+                None => not_run.map(Err),
+            }
         };
         let merged = RerunMerge {
             rerun,
@@ -574,7 +572,7 @@ impl RerunMerge<'_> {
     fn certify<'r>(
         &self,
         request: &LiveRequest<'_>,
-        new: &dyn Fn(&Testcase) -> Option<Result<&'r E2eReport, String>>,
+        new: &dyn Fn(&Testcase) -> NewE2e<'r>,
         native_results: HashMap<String, NativeOutcome>,
         facts: ClusterFacts,
         results_info: Option<ResultsInfo>,
@@ -587,18 +585,17 @@ impl RerunMerge<'_> {
             sonobuoy_uuids: self.record.passes.iter().map(|p| p.uuid.clone()).collect(),
             verdict: None,
         };
-        let not_run = self
-            .record
-            .aborted
-            .as_ref()
-            .map_or_else(|| NOT_RUN.to_string(), ToString::to_string);
+        let not_run: &dyn Reason = match &self.record.aborted {
+            Some(why) => why,
+            None => &NOT_RUN,
+        };
         self.rerun.certify(
             &MergeInput {
                 catalog: request.catalog,
                 target: request.target,
                 waivers: request.waivers,
                 ctx: self.ctx,
-                not_run: &not_run,
+                not_run,
                 specs: self.specs,
             },
             new,
@@ -627,10 +624,9 @@ fn aborted(
             record: &record,
             specs: SpecList::BuiltIn,
         };
-        let why = why.to_string();
         let cert = merged.certify(
             request,
-            &|_| Some(Err(why.clone())),
+            &|_| Some(Err(&why)),
             HashMap::new(),
             facts.facts.clone(),
             None,
@@ -841,7 +837,7 @@ impl Execution<'_, '_, '_> {
                 .cloned()
                 .collect(),
             conformance_image: self.conformance_image.to_string(),
-            kubernetes_version: manifest::conformance_tag(self.server_version),
+            kubernetes_version: crate::version::conformance_tag(self.server_version),
             aggregator_image: opts.images.aggregator.clone().unwrap_or_else(|| {
                 RunSpec::default_aggregator_image(opts.images.registry.as_deref())
             }),

@@ -14,7 +14,7 @@ use crate::evidence::sonobuoy::follow::{FollowAbort, human};
 use crate::verdict::{
     self, Evidence, ModuleVerdict, NOT_A_CERTIFICATION, Narrowed, SpecList, TargetInfo, Verdict,
 };
-use crate::version::{self, VersionError};
+use crate::version::VersionError;
 
 /// Version of the `verdict.json` schema (`docs/verdict.schema.json`). Bumped on incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -263,6 +263,7 @@ pub fn certify_results_against(
     today: Date,
     specs: SpecList<'_>,
 ) -> Result<Certification, VersionError> {
+    let given_version = given.kubernetes_version.is_some();
     let kubernetes_version = given
         .kubernetes_version
         .or_else(|| results.kubernetes_version.clone());
@@ -270,14 +271,12 @@ pub fn certify_results_against(
         .cni
         .or_else(|| cni::detect(&results.workloads))
         .unwrap_or_else(Cni::unknown);
-    let kubernetes = kubernetes_version
-        .as_deref()
-        .map(version::kubernetes)
-        .transpose()?;
-    let ctx = ClusterContext {
-        cni: cni.clone(),
-        kubernetes: kubernetes.map(|v| v.0),
-        today,
+    // A version the user gave is read strictly; the server's gitVersion of `serverversion.json`
+    // as leniently as a live run reads it.
+    let ctx = if given_version {
+        ClusterContext::new(cni.clone(), kubernetes_version.as_deref(), today)?
+    } else {
+        ClusterContext::of_server(cni.clone(), kubernetes_version.as_deref(), today)
     };
     let facts = ClusterFacts {
         kubernetes_version,

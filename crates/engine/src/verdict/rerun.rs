@@ -21,7 +21,7 @@ use crate::definitions::waiver::{ClusterContext, Waiver};
 use crate::evidence::cni::Cni;
 use crate::evidence::e2e_junit::{E2eReport, E2eTest, FailureKind, GinkgoFormat, Skip, TestResult};
 use crate::verdict::certify::{self, Certification, ClusterFacts, ResultsInfo, SCHEMA_VERSION};
-use crate::verdict::{Evidence, NativeOutcome, Outcome, SpecList, Verdict};
+use crate::verdict::{Evidence, NativeOutcome, Outcome, Reason, SpecList, Verdict};
 
 /// One run whose results a merged verdict holds (`runs[]` of verdict.json).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -512,15 +512,22 @@ pub struct Rerun {
 /// A test case's evidence for the merged verdict: the report assembled from the earlier and the
 /// new results, and the run each spec's result comes from.
 #[derive(Debug, Clone)]
-pub struct MergedE2e {
+pub struct MergedE2e<'r> {
     pub report: E2eReport,
     pub origin: HashMap<String, u32>,
     /// Earlier messages, restored where the assembled report cannot carry them (a flake note,
     /// why a spec was not run).
     messages: HashMap<String, String>,
     /// Set when the rerun of this test case produced no results, and why.
-    pub broken: Option<String>,
+    pub broken: Option<&'r dyn Reason>,
 }
+
+/// A test case's evidence from the rerun: its new report, or why there is none (the plugin's
+/// error, the run's abort reason); `None`: not run.
+pub type NewE2e<'r> = Option<Result<&'r E2eReport, &'r dyn Reason>>;
+
+/// Why a test case of the rerun has no results when nothing else says why.
+const NOT_RUN: &str = "not run";
 
 impl Rerun {
     /// The earlier verdict this rerun starts from.
@@ -585,7 +592,7 @@ impl Rerun {
     /// specs ran again, the earlier results with the new ones in place of the rerun specs (a
     /// rerun spec the new report does not have did not run); for one run as a whole, the new
     /// report. `new` is the new run's report, or why there is none (`None`: not run).
-    pub fn merge_e2e(&self, tc: &Testcase, new: Option<Result<&E2eReport, String>>) -> MergedE2e {
+    pub fn merge_e2e<'r>(&self, tc: &Testcase, new: NewE2e<'r>) -> MergedE2e<'r> {
         let this = self.number;
         let default_run = self.earlier.runs.last().map_or(1, |r| r.number);
         let mut merged = MergedE2e {
@@ -607,7 +614,7 @@ impl Rerun {
                     }
                 }
                 Some(Err(why)) => merged.broken = Some(why),
-                None => merged.broken = Some("not run".into()),
+                None => merged.broken = Some(&NOT_RUN),
             }
             return merged;
         }
@@ -636,7 +643,7 @@ impl Rerun {
                 return merged;
             }
             None => {
-                merged.broken = Some("not run".into());
+                merged.broken = Some(&NOT_RUN);
                 return merged;
             }
         };
@@ -686,7 +693,7 @@ impl Rerun {
     pub fn certify<'r>(
         &self,
         input: &MergeInput<'_>,
-        new: &dyn Fn(&Testcase) -> Option<Result<&'r E2eReport, String>>,
+        new: &dyn Fn(&Testcase) -> NewE2e<'r>,
         mut native_results: HashMap<String, NativeOutcome>,
         facts: ClusterFacts,
         results: Option<ResultsInfo>,
@@ -698,7 +705,7 @@ impl Rerun {
             .iter()
             .flat_map(|(_, t)| t.iter().copied())
             .collect();
-        let merged: HashMap<String, MergedE2e> = all
+        let merged: HashMap<String, MergedE2e<'r>> = all
             .iter()
             .filter(|tc| matches!(tc.check, Check::E2e(_)))
             .map(|tc| (tc.id.clone(), self.merge_e2e(tc, new(tc))))
@@ -717,12 +724,12 @@ impl Rerun {
             |tc| match (&tc.check, merged.get(&tc.id), native_results.get(&tc.id)) {
                 (Check::E2e(_), Some(m), _) => match &m.broken {
                     Some(why) if *self.plan_of(&tc.id) == TestcasePlan::Whole => {
-                        Evidence::Broken(why)
+                        Evidence::Broken(*why)
                     }
                     _ => Evidence::Report(&m.report),
                 },
                 (Check::Native(_), _, Some(outcome)) => Evidence::Native(outcome),
-                _ => Evidence::Broken(&input.not_run),
+                _ => Evidence::Broken(input.not_run),
             },
             input.waivers,
             input.ctx,
@@ -739,7 +746,7 @@ impl Rerun {
     fn finish(
         &self,
         cert: &mut Certification,
-        merged: &HashMap<String, MergedE2e>,
+        merged: &HashMap<String, MergedE2e<'_>>,
         this_run: RunInfo,
     ) {
         let this = self.number;
@@ -839,7 +846,7 @@ pub struct MergeInput<'a> {
     pub waivers: &'a [Waiver],
     pub ctx: &'a ClusterContext,
     /// Why a test case without evidence has none.
-    pub not_run: &'a str,
+    pub not_run: &'a dyn Reason,
     /// The spec list that completeness is checked against (the run's inventory).
     pub specs: SpecList<'a>,
 }
@@ -1034,7 +1041,7 @@ mod tests {
                 target: &target,
                 waivers: &w.waivers,
                 ctx: &w.ctx,
-                not_run: "not run",
+                not_run: &NOT_RUN,
                 specs: SpecList::BuiltIn,
             },
             &|tc: &Testcase| (tc.id == "kaas-networking-check").then_some(Ok(report)),
@@ -1234,10 +1241,10 @@ mod tests {
                 target: &target,
                 waivers: &w.waivers,
                 ctx: &w.ctx,
-                not_run: "not run",
+                not_run: &NOT_RUN,
                 specs: SpecList::BuiltIn,
             },
-            &|_: &Testcase| Some(Err("timed out after 3m".to_string())),
+            &|_: &Testcase| Some(Err(&"timed out after 3m")),
             HashMap::new(),
             facts(Some(ID)),
             None,
@@ -1366,7 +1373,10 @@ mod tests {
         };
         assert!(specs(lapsed).contains(flaky));
         assert!(specs(Waived::Launch).contains(flaky));
-        assert_eq!(later.kubernetes, waiver::parse_version(VERSION));
+        assert_eq!(
+            later.kubernetes,
+            crate::version::K8sVersion::from_git_version(VERSION).map(|v| v.to_semver())
+        );
     }
 
     fn tests_of_json(v: &serde_json::Value) -> impl Iterator<Item = &serde_json::Value> {

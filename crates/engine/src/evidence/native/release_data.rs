@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::http;
 
+use crate::version;
 pub use crate::version::K8sVersion;
 
 /// The data file built into the binary.
@@ -95,17 +96,10 @@ pub struct AffectedRange {
     pub through: Option<String>,
 }
 
-/// Parses a branch name `1.35` into `(1, 35)`.
-pub fn parse_branch(text: &str) -> Option<(u64, u64)> {
-    let t = text.trim().trim_start_matches('v');
-    let (a, b) = t.split_once('.')?;
-    Some((a.parse().ok()?, b.parse().ok()?))
-}
-
 impl AffectedRange {
     /// Whether `v` lies in the range. Unparseable bounds never match.
     pub fn contains(&self, v: K8sVersion) -> bool {
-        let bound = |s: &Option<String>| s.as_deref().map(K8sVersion::parse);
+        let bound = |s: &Option<String>| s.as_deref().map(K8sVersion::from_git_version);
         let from = match bound(&self.from) {
             Some(Some(f)) => Some(f),
             Some(None) => return false,
@@ -180,12 +174,12 @@ impl ReleaseData {
             )));
         }
         for b in &data.branches {
-            if parse_branch(&b.branch).is_none() {
+            if version::branch(&b.branch).is_none() {
                 return Err(invalid(format!("branch {:?} is not MAJOR.MINOR", b.branch)));
             }
         }
         for r in &data.releases {
-            if K8sVersion::parse(&r.version).is_none() {
+            if K8sVersion::from_git_version(&r.version).is_none() {
                 return Err(invalid(format!(
                     "release {:?} is not MAJOR.MINOR.PATCH",
                     r.version
@@ -207,7 +201,7 @@ impl ReleaseData {
     pub fn end_of_life(&self, branch: (u64, u64)) -> Option<Date> {
         self.branches
             .iter()
-            .find(|b| parse_branch(&b.branch) == Some(branch))
+            .find(|b| version::branch(&b.branch) == Some(branch))
             .map(|b| b.end_of_life)
     }
 
@@ -216,7 +210,7 @@ impl ReleaseData {
         let mut v: Vec<_> = self
             .releases
             .iter()
-            .filter_map(|r| K8sVersion::parse(&r.version).map(|v| (v, r.date)))
+            .filter_map(|r| K8sVersion::from_git_version(&r.version).map(|v| (v, r.date)))
             .collect();
         v.sort();
         v.dedup_by_key(|(v, _)| *v);
@@ -267,8 +261,35 @@ pub enum RefreshError {
          with a file refreshed elsewhere, work offline.)"
     )]
     Fetch { url: String, reason: String },
-    #[error("unexpected content from {url}: {reason}")]
-    Parse { url: String, reason: String },
+    #[error("unexpected content from {url}: {source}")]
+    Parse {
+        url: String,
+        #[source]
+        source: Box<FeedError>,
+    },
+}
+
+/// What is wrong with the content of a source of release data.
+#[derive(Debug, thiserror::Error)]
+pub enum FeedError {
+    #[error("{0}")]
+    Json(#[from] serde_json::Error),
+    #[error("{0}")]
+    Yaml(#[from] serde_saphyr::Error),
+    #[error("{tag}: bad published_at {published:?}")]
+    PublishedAt { tag: String, published: String },
+    #[error("bad branch {0:?}")]
+    Branch(String),
+    #[error("branch {branch}: bad end-of-life: {source}")]
+    EndOfLife {
+        branch: String,
+        #[source]
+        source: jiff::Error,
+    },
+    #[error("no `items` list")]
+    NoItems,
+    #[error("no cveMetadata.cveId")]
+    NoCveId,
 }
 
 const MAX_BODY: usize = 32 << 20;
@@ -305,14 +326,14 @@ struct GithubRelease {
 }
 
 /// Parses the GitHub releases API answer: published, non-draft, non-prerelease releases.
-pub fn parse_github_releases(json: &str) -> Result<Vec<Release>, String> {
-    let list: Vec<GithubRelease> = serde_json::from_str(json).map_err(|e| e.to_string())?;
+pub fn parse_github_releases(json: &str) -> Result<Vec<Release>, FeedError> {
+    let list: Vec<GithubRelease> = serde_json::from_str(json)?;
     let mut out = Vec::new();
     for r in list {
         if r.draft || r.prerelease || r.tag_name.contains('-') {
             continue;
         }
-        let Some(v) = K8sVersion::parse(&r.tag_name) else {
+        let Some(v) = K8sVersion::from_git_version(&r.tag_name) else {
             continue;
         };
         let Some(published) = r.published_at else {
@@ -321,7 +342,10 @@ pub fn parse_github_releases(json: &str) -> Result<Vec<Release>, String> {
         let date = published
             .get(..10)
             .and_then(|d| Date::strptime("%Y-%m-%d", d).ok())
-            .ok_or_else(|| format!("{}: bad published_at {published:?}", r.tag_name))?;
+            .ok_or_else(|| FeedError::PublishedAt {
+                tag: r.tag_name.clone(),
+                published: published.clone(),
+            })?;
         out.push(Release {
             version: v.to_string(),
             date,
@@ -338,13 +362,18 @@ struct EolEntry {
 }
 
 /// Parses SCS's `k8s-eol-data.yml`.
-pub fn parse_eol_yaml(yaml: &str) -> Result<Vec<Branch>, String> {
-    let list: Vec<EolEntry> = serde_saphyr::from_str(yaml).map_err(|e| e.to_string())?;
+pub fn parse_eol_yaml(yaml: &str) -> Result<Vec<Branch>, FeedError> {
+    let list: Vec<EolEntry> = serde_saphyr::from_str(yaml)?;
     list.into_iter()
         .map(|e| {
-            parse_branch(&e.branch).ok_or_else(|| format!("bad branch {:?}", e.branch))?;
-            let end_of_life = Date::strptime("%Y-%m-%d", e.end_of_life.trim())
-                .map_err(|err| format!("branch {}: bad end-of-life: {err}", e.branch))?;
+            version::branch(&e.branch).ok_or_else(|| FeedError::Branch(e.branch.clone()))?;
+            let end_of_life =
+                Date::strptime("%Y-%m-%d", e.end_of_life.trim()).map_err(|source| {
+                    FeedError::EndOfLife {
+                        branch: e.branch.clone(),
+                        source,
+                    }
+                })?;
             Ok(Branch {
                 branch: e.branch.trim().to_string(),
                 end_of_life,
@@ -354,12 +383,12 @@ pub fn parse_eol_yaml(yaml: &str) -> Result<Vec<Branch>, String> {
 }
 
 /// Parses the CVE feed: the CVE ids it lists.
-pub fn parse_cve_feed(json: &str) -> Result<Vec<String>, String> {
-    let v: serde_json::Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
+pub fn parse_cve_feed(json: &str) -> Result<Vec<String>, FeedError> {
+    let v: serde_json::Value = serde_json::from_str(json)?;
     let items = v
         .get("items")
         .and_then(|i| i.as_array())
-        .ok_or("no `items` list")?;
+        .ok_or(FeedError::NoItems)?;
     Ok(items
         .iter()
         .filter_map(|i| i.get("id").and_then(|id| id.as_str()).map(str::to_string))
@@ -368,12 +397,12 @@ pub fn parse_cve_feed(json: &str) -> Result<Vec<String>, String> {
 
 /// Parses a CVE 5.0 record: `Some` when a CVSS base score is ≥ 8, with the affected Kubernetes
 /// version ranges (product `Kubernetes`, status `affected`).
-pub fn parse_cve_record(json: &str) -> Result<Option<CriticalCve>, String> {
-    let v: serde_json::Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
+pub fn parse_cve_record(json: &str) -> Result<Option<CriticalCve>, FeedError> {
+    let v: serde_json::Value = serde_json::from_str(json)?;
     let id = v
         .pointer("/cveMetadata/cveId")
         .and_then(|i| i.as_str())
-        .ok_or("no cveMetadata.cveId")?
+        .ok_or(FeedError::NoCveId)?
         .to_string();
     let Some(cna) = v.pointer("/containers/cna") else {
         return Ok(None);
@@ -431,7 +460,7 @@ fn affected_range(
     less_than: Option<&str>,
     less_than_or_equal: Option<&str>,
 ) -> Option<AffectedRange> {
-    let norm = |s: &str| K8sVersion::parse(s).map(|v| v.to_string());
+    let norm = |s: &str| K8sVersion::from_git_version(s).map(|v| v.to_string());
     let from = version.and_then(norm);
     if let Some(t) = less_than_or_equal.and_then(norm) {
         return Some(AffectedRange {
@@ -450,7 +479,7 @@ fn affected_range(
     let version = version?;
     // Non-standard descriptions seen in Kubernetes CVE records: "1.30.x", "1.30.0 - 1.30.4".
     if let Some(prefix) = version.trim_start_matches('v').strip_suffix(".x")
-        && let Some((maj, min)) = parse_branch(prefix)
+        && let Some((maj, min)) = crate::version::branch(prefix)
     {
         return Some(AffectedRange {
             from: Some(format!("{maj}.{min}.0")),
@@ -485,9 +514,9 @@ pub fn refresh(sources: &Sources, today: Date) -> Result<ReleaseData, RefreshErr
         })?;
     let parse_err = |url: &str| {
         let url = url.to_string();
-        move |reason: String| RefreshError::Parse {
+        move |source: FeedError| RefreshError::Parse {
             url: url.clone(),
-            reason,
+            source: Box::new(source),
         }
     };
 
@@ -501,8 +530,8 @@ pub fn refresh(sources: &Sources, today: Date) -> Result<ReleaseData, RefreshErr
     )?;
     let mut releases = parse_github_releases(&text).map_err(parse_err(&sources.github_releases))?;
     releases.sort_by(|a, b| {
-        K8sVersion::parse(&b.version)
-            .cmp(&K8sVersion::parse(&a.version))
+        K8sVersion::from_git_version(&b.version)
+            .cmp(&K8sVersion::from_git_version(&a.version))
             .then(b.date.cmp(&a.date))
     });
 
@@ -608,7 +637,7 @@ mod tests {
 
     #[test]
     fn versions_parse_with_vendor_suffixes() {
-        let v = |s| K8sVersion::parse(s).map(|v| v.to_string());
+        let v = |s| K8sVersion::from_git_version(s).map(|v| v.to_string());
         assert_eq!(v("v1.35.4").as_deref(), Some("1.35.4"));
         assert_eq!(v("v1.33.3-gke.1200").as_deref(), Some("1.33.3"));
         assert_eq!(v("v1.31.4+k3s1").as_deref(), Some("1.31.4"));
@@ -619,7 +648,7 @@ mod tests {
 
     #[test]
     fn ranges_follow_cve_json_semantics() {
-        let v = |s| K8sVersion::parse(s).unwrap();
+        let v = |s| K8sVersion::from_git_version(s).unwrap();
         let r = AffectedRange {
             from: Some("1.30.0".into()),
             before: Some("1.30.5".into()),

@@ -22,9 +22,9 @@
 use jiff::civil::Date;
 
 use super::NativeError;
-use super::release_data::{ReleaseData, parse_branch};
+use super::release_data::ReleaseData;
 use crate::verdict::{NativeOutcome, Verdict};
-use crate::version::K8sVersion;
+use crate::version::{self, K8sVersion};
 
 /// A new minor version must be provided within this many days (4 months).
 pub const MINOR_WINDOW_DAYS: i64 = 120;
@@ -86,7 +86,7 @@ pub fn evaluate(server_version: &str, data: &ReleaseData, today: Date) -> Native
     warnings.extend(staleness_warning(data, today));
     warnings.extend(cve_data_warning(data));
 
-    let Some(v) = K8sVersion::parse(server_version) else {
+    let Some(v) = K8sVersion::from_git_version(server_version) else {
         return NativeOutcome {
             verdict: Verdict::Abort,
             reason: format!(
@@ -107,7 +107,7 @@ pub fn evaluate(server_version: &str, data: &ReleaseData, today: Date) -> Native
     let known: Vec<(u64, u64)> = data
         .branches
         .iter()
-        .filter_map(|b| parse_branch(&b.branch))
+        .filter_map(|b| version::branch(&b.branch))
         .collect();
     match data.end_of_life(branch) {
         Some(eol) if today >= eol => violations.push(format!(

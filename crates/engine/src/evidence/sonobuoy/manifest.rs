@@ -89,25 +89,10 @@ impl RunSpec {
     /// keeping only rc/alpha/beta pre-releases (as Sonobuoy's `--kubernetes-version auto`).
     pub fn default_conformance_image(server_version: &str, registry: Option<&str>) -> String {
         let registry = registry.map_or("registry.k8s.io", |r| r.trim_end_matches('/'));
-        format!("{registry}/conformance:{}", conformance_tag(server_version))
-    }
-}
-
-/// `v1.31.4-gke.1256000` → `v1.31.4`; `v1.35.0-rc.1` → `v1.35.0-rc.1`.
-pub fn conformance_tag(server_version: &str) -> String {
-    let v = server_version.trim().trim_start_matches('v');
-    let (core, rest) = match v.find(['-', '+']) {
-        Some(i) => (&v[..i], &v[i..]),
-        None => (v, ""),
-    };
-    let pre = rest
-        .strip_prefix('-')
-        .map(|p| p.split('+').next().unwrap_or(""));
-    match pre {
-        Some(p) if p.starts_with("rc") || p.starts_with("alpha") || p.starts_with("beta") => {
-            format!("v{core}-{p}")
-        }
-        _ => format!("v{core}"),
+        format!(
+            "{registry}/conformance:{}",
+            crate::version::conformance_tag(server_version)
+        )
     }
 }
 
@@ -345,9 +330,10 @@ mod tests {
 
     #[test]
     fn conformance_tags_follow_sonobuoy_auto() {
-        assert_eq!(conformance_tag("v1.31.4-gke.1256000"), "v1.31.4");
-        assert_eq!(conformance_tag("v1.35.0-rc.1"), "v1.35.0-rc.1");
-        assert_eq!(conformance_tag("v1.33.3+k3s1"), "v1.33.3");
+        assert_eq!(
+            RunSpec::default_conformance_image("v1.31.4-gke.1256000", None),
+            "registry.k8s.io/conformance:v1.31.4"
+        );
         assert_eq!(
             RunSpec::default_conformance_image("v1.33.3", Some("mirror.local:5000/")),
             "mirror.local:5000/conformance:v1.33.3"
