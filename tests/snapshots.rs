@@ -1,6 +1,7 @@
 //! Snapshots of every document renderer on real fixtures: verdict.json, junit.xml, summary.md,
-//! report.html, the terminal summary, report.yaml and the SCS protocol lines, compared byte for
-//! byte with the files in tests/snapshots/. Times and uuids are fixed or masked, nothing else.
+//! report.html, the terminal summary, report.yaml and the SCS protocol lines, and the fleet's
+//! summary.md, fleet.json, fleet.html and report.yaml, compared byte for byte with the files in
+//! tests/snapshots/. Times and uuids are fixed or masked, nothing else.
 //!
 //! After an intended change of an output: `UPDATE_SNAPSHOTS=1 cargo test --test snapshots`, then
 //! review the diff of tests/snapshots/ like code.
@@ -184,4 +185,131 @@ fn the_abort_record_as_a_page() {
     );
     record.generated_at = "2026-08-01T12:00:00Z".parse().unwrap();
     snapshot("abort.report.html", &reports::html::render_error(&record));
+}
+
+/// The fleet's outputs for two subjects of the SCS scope: one whose test cases all passed and
+/// was published, one with a failed e2e test case, an aborted native check and a report the
+/// monitor refused. Times are fixed; the outputs link only files that exist.
+#[test]
+fn fleet_outputs_of_a_passing_and_a_failing_subject() {
+    use scs_conformance::definitions::catalog::Lifetime;
+    use scs_conformance::verdict::Verdict;
+    use scs_conformance_cli::fleet::{self, JobOutcome, ScopeInfo, TestcaseOutcome};
+
+    let out = tempfile::tempdir().unwrap();
+    let started: jiff::Timestamp = "2026-12-01T02:00:00Z".parse().unwrap();
+    let scope = ScopeInfo {
+        id: "scs-compatible-kaas".into(),
+        name: "SCS-compatible KaaS".into(),
+        uuid: "1fffebe6-fd4b-44d3-a36c-fc58b4bb0180".into(),
+        url: "https://raw.githubusercontent.com/SovereignCloudStack/standards/main/Tests/scs-compatible-kaas.yaml".into(),
+        versions: vec!["v1".into()],
+    };
+    let testcase = |subject: &str, id: &str, module: &str, verdict: Verdict, reason: &str| {
+        let dir = PathBuf::from(subject).join("scs-compatible-kaas").join(id);
+        std::fs::create_dir_all(out.path().join(&dir)).unwrap();
+        std::fs::write(out.path().join(&dir).join("verdict.json"), "{}").unwrap();
+        TestcaseOutcome {
+            id: id.into(),
+            module: module.into(),
+            lifetime: Lifetime::Week,
+            verdict,
+            reason: reason.into(),
+            cmd: format!("scs-conformance scs-check -c {id}"),
+            rc: Some(match verdict {
+                Verdict::Pass => 0,
+                Verdict::Fail => 1,
+                _ => 112,
+            }),
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+            result: Some(match verdict {
+                Verdict::Pass => 1,
+                Verdict::Fail => -1,
+                _ => 0,
+            }),
+            dir,
+            seconds: 61.5,
+            reused: None,
+        }
+    };
+    let job = |subject: &str, testcases: Vec<TestcaseOutcome>, published| JobOutcome {
+        scope: scope.clone(),
+        subject: subject.into(),
+        mapping: BTreeMap::from([("subject_root".to_string(), subject.to_string())]),
+        verdict: verdict_of(&testcases),
+        testcases,
+        dir: PathBuf::from(subject).join("scs-compatible-kaas"),
+        started: jiff::civil::date(2026, 12, 1).at(3, 0, 0, 0),
+        started_at: started,
+        run_uuid: "5f0e3a4c-1111-4222-8333-444455556666".into(),
+        seconds: 125.0,
+        timed_out: false,
+        interrupted: false,
+        published,
+    };
+    fn verdict_of(t: &[TestcaseOutcome]) -> Verdict {
+        scs_conformance::verdict::overall(t.iter().map(|t| t.verdict))
+    }
+    let jobs = vec![
+        job(
+            "provider-a-1.35",
+            vec![
+                testcase(
+                    "provider-a-1.35",
+                    "cncf-k8s-conformance",
+                    "scs-0201-v1",
+                    Verdict::Pass,
+                    "PASS: 437 of 441 selected tests passed, 4 waived",
+                ),
+                testcase(
+                    "provider-a-1.35",
+                    "kaas-networking-check",
+                    "scs-0219-v1",
+                    Verdict::Pass,
+                    "PASS: 46 of 47 selected tests passed, 1 waived",
+                ),
+            ],
+            Some(Ok("stored".to_string())),
+        ),
+        job(
+            "provider-b-1.37",
+            vec![
+                testcase(
+                    "provider-b-1.37",
+                    "kaas-networking-check",
+                    "scs-0219-v1",
+                    Verdict::Fail,
+                    "FAIL: 3 of 48 selected tests failed",
+                ),
+                testcase(
+                    "provider-b-1.37",
+                    "version-policy-check",
+                    "scs-0210-v2",
+                    Verdict::Abort,
+                    "cannot reach the Kubernetes API server https://10.0.0.1:6443",
+                ),
+            ],
+            Some(Err("HTTP 401: signature does not verify".to_string())),
+        ),
+    ];
+    snapshot(
+        "fleet.summary.md",
+        &fleet::summary::markdown(&jobs, out.path(), 130.25, 2),
+    );
+    snapshot(
+        "fleet.json",
+        &serde_json::to_string_pretty(&fleet::summary::json(&jobs, 130.25, 2)).unwrap(),
+    );
+    snapshot(
+        "fleet.html",
+        &fleet::html::render(&jobs, out.path(), 130.25, 2, started),
+    );
+    let argv = vec!["scs-conformance".to_string(), "fleet".to_string()];
+    let report: String = jobs
+        .iter()
+        .map(|j| fleet::report::render(j, &argv, None, jiff::civil::date(2026, 12, 1)))
+        .collect();
+    // Each invocation has a fresh uuid, as in SCS's reports.
+    snapshot("fleet.report.yaml", &mask_uuids(&report));
 }
