@@ -13,7 +13,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
-use crate::definitions::catalog::{Check, Lifetime, Module, NativeCheck, Target, Testcase};
+use crate::definitions::catalog::{
+    Check, E2eCheck, Lifetime, Module, NativeCheck, Target, Testcase,
+};
 use crate::definitions::inventory::Inventory;
 use crate::definitions::testname;
 use crate::definitions::waiver::{ClusterContext, Waiver, WaiverStatus};
@@ -262,48 +264,11 @@ pub fn evaluate_testcase_against(
     ctx: &ClusterContext,
     specs: SpecList<'_>,
 ) -> TestcaseVerdict {
-    let mut verdict = TestcaseVerdict {
-        id: tc.id.clone(),
-        module: tc.module.clone(),
-        verdict: Verdict::Abort,
-        reason: String::new(),
-        lifetime: tc.lifetime,
-        check: match &tc.check {
-            Check::E2e(e) => CheckInfo::E2e {
-                focus: e.selection.focus().to_string(),
-                skip: e.selection.skip().to_string(),
-                parallel: e.parallel,
-                ginkgo_args: e.ginkgo_args.clone(),
-            },
-            Check::Native(n) => CheckInfo::Native { check: *n },
-        },
-        cni: ctx.cni.clone(),
-        counts: Counts::default(),
-        waivers: Vec::new(),
-        tests: Vec::new(),
-        findings: Vec::new(),
-        warnings: Vec::new(),
-        runs: Vec::new(),
-    };
+    let mut verdict = unjudged(tc, ctx);
     let e2e = match &tc.check {
         Check::E2e(e) => e,
         Check::Native(n) => {
-            match evidence {
-                Evidence::Native(outcome) => {
-                    verdict.verdict = outcome.verdict;
-                    verdict.reason = outcome.reason.clone();
-                    verdict.findings = outcome.findings.clone();
-                    verdict.warnings = outcome.warnings.clone();
-                }
-                Evidence::Broken(why) => verdict.reason = why.to_string(),
-                Evidence::None | Evidence::Report(_) => {
-                    verdict.verdict = Verdict::Missing;
-                    verdict.reason = format!(
-                        "not evaluated: the native {} check needs a live cluster",
-                        native_name(*n)
-                    );
-                }
-            }
+            judge_native(&mut verdict, *n, evidence);
             return verdict;
         }
     };
@@ -319,65 +284,16 @@ pub fn evaluate_testcase_against(
         Evidence::Report(r) => r,
     };
 
-    let covering: Vec<(&Waiver, WaiverStatus)> = waivers
-        .iter()
-        .filter(|w| w.covers(tc))
-        .map(|w| (w, w.status(ctx)))
-        .collect();
-    let mut matched: Vec<Vec<String>> = vec![Vec::new(); covering.len()];
+    let mut covering = Covering::new(waivers, tc, ctx);
     // A test can appear twice (Ginkgo v1 retries); the worst result stands.
     let mut seen: HashMap<&str, usize> = HashMap::new();
-
     for test in report
         .tests
         .iter()
         .filter(|t| e2e.selection.selects(&t.name))
     {
-        let mut waiver = None;
-        for (i, (w, status)) in covering.iter().enumerate() {
-            if w.matches(&test.name) {
-                matched[i].push(test.name.clone());
-                if waiver.is_none() && *status == WaiverStatus::Active {
-                    waiver = Some(w.id.clone());
-                }
-            }
-        }
-        let (outcome, message) = match (&test.result, waiver.is_some()) {
-            (TestResult::Passed, false) => (Outcome::Passed, None),
-            (TestResult::Passed, true) => (Outcome::WaivedButPassed, None),
-            // A flake retry that passed is a pass, marked so it is not mistaken for a clean one.
-            (TestResult::Flaky { attempts, message }, w) => (
-                if w {
-                    Outcome::WaivedButPassed
-                } else {
-                    Outcome::Passed
-                },
-                Some(format!(
-                    "flaky: passed on attempt {attempts} after failing: {}",
-                    failure_headline(message)
-                )),
-            ),
-            (TestResult::Failed { message, .. }, w) => (
-                if w { Outcome::Waived } else { Outcome::Failed },
-                Some(message.clone()),
-            ),
-            (TestResult::Skipped(Skip::AtRuntime { reason }), w) => (
-                if w {
-                    Outcome::WaivedNotRun
-                } else {
-                    Outcome::SkippedAtRuntime
-                },
-                Some(reason.clone()),
-            ),
-            (TestResult::Skipped(_), w) => (
-                if w {
-                    Outcome::WaivedNotRun
-                } else {
-                    Outcome::NotRun
-                },
-                None,
-            ),
-        };
+        let waiver = covering.waiver_for(&test.name);
+        let (outcome, message) = outcome_of(&test.result, waiver.is_some());
         let record = TestVerdict {
             name: test.name.clone(),
             outcome,
@@ -409,97 +325,39 @@ pub fn evaluate_testcase_against(
             builtin.as_deref()
         }
     };
-    let mut absent = Vec::new();
-    if inventory.is_none() {
-        let version = ctx.kubernetes.as_ref().map_or_else(
-            || "an unknown Kubernetes version".to_string(),
-            |v| format!("Kubernetes {}.{}", v.major, v.minor),
-        );
-        verdict.warnings.push(format!(
-            "completeness not checked: there is no inventory of the e2e suite of {version}, so a \
-             report that lists fewer specs than the suite has would go unnoticed; give the \
-             Kubernetes version (--k8s-version, a Sonobuoy archive) or an inventory (--inventory)"
-        ));
-    }
-    if let Some(inv) = inventory {
-        let selected: Vec<&String> = inv
-            .specs
-            .iter()
-            .filter(|s| e2e.selection.selects(s))
-            .collect();
-        // A selected spec reported under the same name is among the selected tests (`seen`).
-        // Only for the others are canonical forms compared, and then only those of the reported
-        // tests that can equal a selected spec (thousands of names otherwise, each a new string).
-        let mut reported: Option<HashSet<String>> = None;
-        let mut listed = HashSet::new();
-        for &spec in &selected {
-            if seen.contains_key(spec.as_str()) {
-                continue;
-            }
-            let reported = reported.get_or_insert_with(|| {
-                let keys: HashSet<(usize, u64)> = selected
-                    .iter()
-                    .map(|s| testname::spacing_free_key(s))
-                    .collect();
-                report
-                    .tests
-                    .iter()
-                    .filter(|t| keys.contains(&testname::spacing_free_key(&t.name)))
-                    .map(|t| testname::canonical(&t.name))
-                    .collect()
-            });
-            let canonical = testname::canonical(spec);
-            if reported.contains(&canonical) || !listed.insert(canonical) {
-                continue;
-            }
-            let mut waiver = None;
-            for (i, (w, status)) in covering.iter().enumerate() {
-                if w.matches(spec) {
-                    matched[i].push(spec.clone());
-                    if waiver.is_none() && *status == WaiverStatus::Active {
-                        waiver = Some(w.id.clone());
-                    }
-                }
-            }
-            absent.push(spec.clone());
-            verdict.tests.push(TestVerdict {
-                name: spec.clone(),
-                outcome: if waiver.is_some() {
-                    Outcome::WaivedNotRun
-                } else {
-                    Outcome::NotRun
-                },
-                message: Some(format!(
+    let absent = match inventory {
+        Some(inv) => absent_specs(inv, e2e, report, &seen),
+        None => {
+            verdict.warnings.push(completeness_not_checked(ctx));
+            Vec::new()
+        }
+    };
+    for spec in &absent {
+        let waiver = covering.waiver_for(spec);
+        verdict.tests.push(TestVerdict {
+            name: spec.to_string(),
+            outcome: if waiver.is_some() {
+                Outcome::WaivedNotRun
+            } else {
+                Outcome::NotRun
+            },
+            message: inventory.map(|inv| {
+                format!(
                     "not in the e2e report, although the {} lists it",
                     inv.source
-                )),
-                waiver,
-                duration_seconds: None,
-                run: None,
-            });
-        }
+                )
+            }),
+            waiver,
+            duration_seconds: None,
+            run: None,
+        });
     }
     for t in &verdict.tests {
         verdict.counts.add(t.outcome);
     }
-    verdict.waivers = covering
-        .iter()
-        .zip(matched)
-        .filter(|((_, status), tests)| {
-            !tests.is_empty() || *status == WaiverStatus::Active || *status == WaiverStatus::Expired
-        })
-        .map(|((w, status), tests)| WaiverUse {
-            id: w.id.clone(),
-            status: *status,
-            reason: w.reason.clone(),
-            tracking: w.tracking.clone(),
-            expires: w.expires,
-            origin: w.origin.to_string(),
-            tests,
-        })
-        .collect();
+    verdict.waivers = covering.uses();
     let (v, reason) = judge(&verdict.counts, report.format);
-    let absent_note = match (&inventory, absent.len()) {
+    let absent_note = match (inventory, absent.len()) {
         (Some(inv), n) if n > 0 && v == Verdict::Abort => format!(
             "; {n} selected specs are missing from the e2e report but listed in the {}: {}",
             inv.source,
@@ -509,6 +367,191 @@ pub fn evaluate_testcase_against(
     };
     (verdict.verdict, verdict.reason) = overrule(v, reason + &absent_note, report);
     verdict
+}
+
+/// A test case's verdict before any evidence is looked at: ABORT, nothing counted.
+fn unjudged(tc: &Testcase, ctx: &ClusterContext) -> TestcaseVerdict {
+    TestcaseVerdict {
+        id: tc.id.clone(),
+        module: tc.module.clone(),
+        verdict: Verdict::Abort,
+        reason: String::new(),
+        lifetime: tc.lifetime,
+        check: match &tc.check {
+            Check::E2e(e) => CheckInfo::E2e {
+                focus: e.selection.focus().to_string(),
+                skip: e.selection.skip().to_string(),
+                parallel: e.parallel,
+                ginkgo_args: e.ginkgo_args.clone(),
+            },
+            Check::Native(n) => CheckInfo::Native { check: *n },
+        },
+        cni: ctx.cni.clone(),
+        counts: Counts::default(),
+        waivers: Vec::new(),
+        tests: Vec::new(),
+        findings: Vec::new(),
+        warnings: Vec::new(),
+        runs: Vec::new(),
+    }
+}
+
+/// A native check is judged by its own outcome; offline there is none (MISSING).
+fn judge_native(verdict: &mut TestcaseVerdict, check: NativeCheck, evidence: Evidence<'_>) {
+    match evidence {
+        Evidence::Native(outcome) => {
+            verdict.verdict = outcome.verdict;
+            verdict.reason = outcome.reason.clone();
+            verdict.findings = outcome.findings.clone();
+            verdict.warnings = outcome.warnings.clone();
+        }
+        Evidence::Broken(why) => verdict.reason = why.to_string(),
+        Evidence::None | Evidence::Report(_) => {
+            verdict.verdict = Verdict::Missing;
+            verdict.reason = format!(
+                "not evaluated: the native {} check needs a live cluster",
+                native_name(check)
+            );
+        }
+    }
+}
+
+/// What a reported test counts as, and the message that says why.
+fn outcome_of(result: &TestResult, waived: bool) -> (Outcome, Option<String>) {
+    let (plain, if_waived, message) = match result {
+        TestResult::Passed => (Outcome::Passed, Outcome::WaivedButPassed, None),
+        // A flake retry that passed is a pass, marked so it is not mistaken for a clean one.
+        TestResult::Flaky { attempts, message } => (
+            Outcome::Passed,
+            Outcome::WaivedButPassed,
+            Some(format!(
+                "flaky: passed on attempt {attempts} after failing: {}",
+                failure_headline(message)
+            )),
+        ),
+        TestResult::Failed { message, .. } => {
+            (Outcome::Failed, Outcome::Waived, Some(message.clone()))
+        }
+        TestResult::Skipped(Skip::AtRuntime { reason }) => (
+            Outcome::SkippedAtRuntime,
+            Outcome::WaivedNotRun,
+            Some(reason.clone()),
+        ),
+        TestResult::Skipped(_) => (Outcome::NotRun, Outcome::WaivedNotRun, None),
+    };
+    (if waived { if_waived } else { plain }, message)
+}
+
+/// The waivers that cover a test case, each with its status and the tests it matched.
+struct Covering<'w> {
+    waivers: Vec<(&'w Waiver, WaiverStatus)>,
+    matched: Vec<Vec<String>>,
+}
+
+impl<'w> Covering<'w> {
+    fn new(waivers: &'w [Waiver], tc: &Testcase, ctx: &ClusterContext) -> Self {
+        let waivers: Vec<_> = waivers
+            .iter()
+            .filter(|w| w.covers(tc))
+            .map(|w| (w, w.status(ctx)))
+            .collect();
+        let matched = vec![Vec::new(); waivers.len()];
+        Covering { waivers, matched }
+    }
+
+    /// Records `name` with every waiver that matches it; returns the first active one.
+    fn waiver_for(&mut self, name: &str) -> Option<String> {
+        let mut active = None;
+        for (i, (w, status)) in self.waivers.iter().enumerate() {
+            if w.matches(name) {
+                self.matched[i].push(name.to_string());
+                if active.is_none() && *status == WaiverStatus::Active {
+                    active = Some(w.id.clone());
+                }
+            }
+        }
+        active
+    }
+
+    /// The waivers to show: those that matched a test, and active or expired ones even when
+    /// they matched nothing (stale waivers show).
+    fn uses(self) -> Vec<WaiverUse> {
+        self.waivers
+            .into_iter()
+            .zip(self.matched)
+            .filter(|((_, status), tests)| {
+                !tests.is_empty()
+                    || *status == WaiverStatus::Active
+                    || *status == WaiverStatus::Expired
+            })
+            .map(|((w, status), tests)| WaiverUse {
+                id: w.id.clone(),
+                status,
+                reason: w.reason.clone(),
+                tracking: w.tracking.clone(),
+                expires: w.expires,
+                origin: w.origin.to_string(),
+                tests,
+            })
+            .collect()
+    }
+}
+
+/// The specs of `inv` that the selection picks and the report lacks, each once. `seen`: the
+/// selected tests of the report by name.
+fn absent_specs(
+    inv: &Inventory,
+    e2e: &E2eCheck,
+    report: &E2eReport,
+    seen: &HashMap<&str, usize>,
+) -> Vec<String> {
+    let selected: Vec<&String> = inv
+        .specs
+        .iter()
+        .filter(|s| e2e.selection.selects(s))
+        .collect();
+    // A selected spec reported under the same name is among the selected tests (`seen`). Only
+    // for the others are canonical forms compared, and then only those of the reported tests
+    // that can equal a selected spec (thousands of names otherwise, each a new string).
+    let mut reported: Option<HashSet<String>> = None;
+    let mut listed = HashSet::new();
+    let mut absent = Vec::new();
+    for &spec in &selected {
+        if seen.contains_key(spec.as_str()) {
+            continue;
+        }
+        let reported = reported.get_or_insert_with(|| {
+            let keys: HashSet<(usize, u64)> = selected
+                .iter()
+                .map(|s| testname::spacing_free_key(s))
+                .collect();
+            report
+                .tests
+                .iter()
+                .filter(|t| keys.contains(&testname::spacing_free_key(&t.name)))
+                .map(|t| testname::canonical(&t.name))
+                .collect()
+        });
+        let canonical = testname::canonical(spec);
+        if reported.contains(&canonical) || !listed.insert(canonical) {
+            continue;
+        }
+        absent.push(spec.clone());
+    }
+    absent
+}
+
+/// The warning of a verdict judged without any inventory.
+fn completeness_not_checked(ctx: &ClusterContext) -> String {
+    let version = ctx.kubernetes.as_ref().map_or_else(
+        || "an unknown Kubernetes version".to_string(),
+        |v| format!("Kubernetes {}.{}", v.major, v.minor),
+    );
+    format!(
+        "completeness not checked: there is no inventory of the e2e suite of {version}, so a \
+         report that lists fewer specs than the suite has would go unnoticed; give the \
+         Kubernetes version (--k8s-version, a Sonobuoy archive) or an inventory (--inventory)"
+    )
 }
 
 /// The report-level evidence that outranks the per-spec tally: a failed suite node fails every
