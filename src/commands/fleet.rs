@@ -218,7 +218,10 @@ pub fn run(defs: &Definitions, args: Args) -> Result<u8, Failure> {
 
     match (&publishing, interrupted) {
         (Some(_), true) => eprintln!("fleet: interrupted: nothing is published"),
-        (Some((url, key, auth)), false) => publish_all(&mut jobs, &out, url, key, auth.as_ref()),
+        (Some((url, key, auth)), false) => {
+            let scopes = publish::known_scopes(&catalog);
+            publish_all(&mut jobs, &out, url, key, auth.as_ref(), &scopes)
+        }
         (None, _) => {}
     }
 
@@ -266,12 +269,15 @@ pub fn run(defs: &Definitions, args: Args) -> Result<u8, Failure> {
 /// Signs and uploads each (scope, subject) report on its own, through `publish`'s code path, so
 /// that one rejected document (e.g. a subject the account may not report for) does not lose the
 /// others, and a retried job gets 409 (already stored) per document.
+/// `scopes`: the scopes of the fleet's definitions (`--standards-dir` ones included), which its
+/// reports are about.
 fn publish_all(
     jobs: &mut [JobOutcome],
     out: &std::path::Path,
     url: &str,
     key: &std::path::Path,
     auth: Option<&BasicAuth>,
+    scopes: &[publish::KnownScope],
 ) {
     for j in jobs.iter_mut() {
         if j.testcases.iter().all(|t| t.cmd.is_empty())
@@ -286,6 +292,7 @@ fn publish_all(
         }
         let mut opts = PublishOptions::new(out.join(&j.dir).join("report.yaml"), url, key);
         opts.auth = auth.cloned();
+        opts.extra_scopes = scopes.to_vec();
         let result = match publish::publish(&opts) {
             Ok(PublishOutcome::Stored) => Ok("stored".to_string()),
             Ok(PublishOutcome::Duplicate { detail }) => Ok(format!("already stored ({detail})")),
