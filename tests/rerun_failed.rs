@@ -331,7 +331,9 @@ fn assert_nothing_left(ns: &str) {
     }
 }
 
-/// An offline verdict of the bundled archive (v1.33.3, Calico: three failures), edited.
+/// An offline verdict of the bundled NetworkPolicy run's JUnit (v1.33, judged as Calico: three
+/// failures), edited. The JUnit alone, because the archive shows Cilium, which `--cni` may not
+/// contradict.
 fn offline_verdict(dir: &Path, edit: impl FnOnce(&mut Value)) -> PathBuf {
     let out = dir.join("offline");
     let o = scs(&[
@@ -340,10 +342,12 @@ fn offline_verdict(dir: &Path, edit: impl FnOnce(&mut Value)) -> PathBuf {
         "scs-0219-v1",
         "--cni",
         "calico",
+        "--k8s-version",
+        "v1.33.3",
         "--date",
         "2026-11-25",
         "--results",
-        standin::ARCHIVE,
+        "tests/fixtures/derived/v1.33-netpol-cilium-ipblock-failed.junit_01.xml.gz",
         "--out",
         out.to_str().unwrap(),
     ]);
