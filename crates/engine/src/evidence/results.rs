@@ -174,7 +174,8 @@ enum Sniffed {
     Unsupported(&'static str),
 }
 
-/// A fact given on the command line that the results contradict (texts escaped for a terminal).
+/// A fact given on the command line that the results contradict. Texts are as given and found;
+/// each output escapes them for itself (the CLI's stderr, the ABORT record's files).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ContradictingFacts {
     #[error(
@@ -211,7 +212,6 @@ pub fn check_given_facts(
     kubernetes_version: Option<&str>,
 ) -> Result<(), ContradictingFacts> {
     use crate::evidence::cni::{self, CniName};
-    use crate::reports::escape::terminal;
     use crate::version::K8sVersion;
     let source = results.source.display().to_string();
     if let (Some(given), Some(found)) = (kubernetes_version, &results.kubernetes_version) {
@@ -221,9 +221,9 @@ pub fn check_given_facts(
         let found_minor = K8sVersion::from_git_version(found).map(K8sVersion::branch);
         if given_minor.is_none() || given_minor != found_minor {
             return Err(ContradictingFacts::KubernetesVersion {
-                given: terminal(given).into_owned(),
-                found: terminal(found).into_owned(),
-                results: terminal(&source).into_owned(),
+                given: given.to_string(),
+                found: found.clone(),
+                results: source.clone(),
             });
         }
     }
@@ -246,9 +246,9 @@ pub fn check_given_facts(
             None => c.name.to_string(),
         };
         return Err(ContradictingFacts::Cni {
-            given: terminal(&show(given)).into_owned(),
-            found: terminal(&show(&found)).into_owned(),
-            results: terminal(&source).into_owned(),
+            given: show(given),
+            found: show(&found),
+            results: source.clone(),
         });
     }
     Ok(())
